@@ -1,1 +1,148 @@
-//! stub
+//! heepr's storage on SQLite or PostgreSQL.
+//!
+//! Repositories load state, ask `heepr-domain` for a decision, and apply the new state
+//! and every effect in **one** transaction with an optimistic `version` check. No
+//! business rule lives here: the store only knows how to persist what was decided.
+
+pub mod connection;
+pub mod dialect;
+mod error;
+pub mod ledger;
+mod migrate;
+pub mod order;
+mod rows;
+pub mod schema;
+pub mod testing;
+pub mod user;
+
+pub use connection::{AnyConnection, Backend, DbTarget, mask_password};
+pub use error::{Result, StoreError};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Pool = diesel::r2d2::Pool<connection::Manager>;
+
+/// A handle on the database: cheap to clone, safe to share across threads.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    backend: Backend,
+    /// SQLite has one writer. Queueing writers on an in-process lock bounds the worst
+    /// wait; leaving it to busy_timeout lets an unlucky writer sleep and retry for
+    /// seconds while others cut in.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+/// How to open a [`Store`].
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `DATABASE_URL`.
+    pub url: String,
+    /// Pooled connections.
+    pub pool_size: u32,
+}
+
+impl Store {
+    /// Opens the database, applies pending migrations and builds the pool. Every error
+    /// names the real cause (unreachable server, unwritable directory, bad URL).
+    pub fn open(cfg: &StoreConfig) -> Result<Self> {
+        let target = DbTarget::parse(&cfg.url)?;
+        let mut first = target.establish()?;
+        migrate::run(&mut first)?;
+        drop(first);
+        let pool = diesel::r2d2::Pool::builder()
+            .max_size(cfg.pool_size.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(connection::Manager::new(target.clone()))
+            .map_err(|e| StoreError::Connect {
+                url: target.display(),
+                cause: e.to_string(),
+            })?;
+        Ok(Self {
+            pool,
+            backend: target.backend(),
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub fn ping(&self) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+
+    /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
+    /// otherwise (and if it panics).
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        dialect::begin_write(&mut conn)?;
+        Tx::run(&mut conn, f)
+    }
+
+    /// Runs `f` in one read-only snapshot.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        dialect::begin_read(&mut conn)?;
+        Tx::run(&mut conn, f)
+    }
+}
+
+/// Ends a transaction opened by hand: COMMIT on success, ROLLBACK on error or unwind,
+/// so a pooled connection never returns to the pool inside a transaction.
+struct Tx<'a> {
+    conn: &'a mut AnyConnection,
+    done: bool,
+}
+
+impl<'a> Tx<'a> {
+    fn run<T>(conn: &'a mut AnyConnection, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut tx = Tx { conn, done: false };
+        let out = f(tx.conn);
+        tx.done = true;
+        match out {
+            Ok(v) => match tx.conn.batch_execute("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = tx.conn.batch_execute("ROLLBACK");
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                tx.conn.batch_execute("ROLLBACK")?;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.batch_execute("ROLLBACK");
+        }
+    }
+}
+
+/// Truncates to the microsecond, the precision both backends store, so a time read
+/// back equals the time written.
+pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+/// A fresh time-sortable id body.
+pub(crate) fn ulid() -> String {
+    ulid::Ulid::generate().to_string()
+}

@@ -1,0 +1,123 @@
+//! Applying transfers and checking the ledger (SPEC §10).
+
+use crate::connection::AnyConnection;
+use crate::error::{Result, StoreError};
+use crate::rows::naive;
+use crate::schema::{accounts, agents, orders, transfers, users};
+use crate::{Store, ulid};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use heepr_domain::ledger::{LedgerSnapshot, Violation, check_invariants};
+use heepr_domain::{AccountRef, AgentId, DomainError, OrderId, OrderState, Points, Transfer, TransferKind, UserId};
+
+/// Creates an empty account.
+pub(crate) fn open_account(c: &mut AnyConnection, acct: &AccountRef, now: DateTime<Utc>) -> Result<()> {
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::id.eq(acct.key()),
+            accounts::balance.eq(0i64),
+            accounts::created_at.eq(naive(now)),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Moves points and logs the transfer. The debit is conditional (`balance >= amount`)
+/// so two concurrent debits can never overdraw a wallet, on either backend, without
+/// `SELECT … FOR UPDATE`.
+pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<Utc>) -> Result<()> {
+    let n = t.amount.get();
+    let debit = t.debit.key();
+    let credit = t.credit.key();
+    let debited = if t.debit.may_go_negative() {
+        diesel::update(accounts::table.find(&debit))
+            .set(accounts::balance.eq(accounts::balance - n))
+            .execute(c)?
+    } else {
+        diesel::update(accounts::table.find(&debit).filter(accounts::balance.ge(n)))
+            .set(accounts::balance.eq(accounts::balance - n))
+            .execute(c)?
+    };
+    if debited == 0 {
+        return Err(DomainError::InsufficientPoints.into());
+    }
+    let credited = diesel::update(accounts::table.find(&credit))
+        .set(accounts::balance.eq(accounts::balance + n))
+        .execute(c)?;
+    if credited == 0 {
+        // Escrow accounts come into being with their first hold.
+        diesel::insert_into(accounts::table)
+            .values((
+                accounts::id.eq(&credit),
+                accounts::balance.eq(n),
+                accounts::created_at.eq(naive(now)),
+            ))
+            .execute(c)?;
+    }
+    diesel::insert_into(transfers::table)
+        .values((
+            transfers::id.eq(format!("txn_{}", ulid())),
+            transfers::debit.eq(&debit),
+            transfers::credit.eq(&credit),
+            transfers::amount.eq(n),
+            transfers::kind.eq(t.kind.as_str()),
+            transfers::order_id.eq(t.order.as_ref().map(|o| o.as_str())),
+            transfers::created_at.eq(naive(now)),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+impl Store {
+    /// An account's balance (0 for an account that does not exist yet).
+    pub fn balance(&self, acct: &AccountRef) -> Result<Points> {
+        let key = acct.key();
+        self.read(|c| {
+            let b: Option<i64> = accounts::table
+                .find(&key)
+                .select(accounts::balance)
+                .first(c)
+                .optional()?;
+            Ok(Points(b.unwrap_or(0)))
+        })
+    }
+
+    /// Loads the whole ledger in one snapshot and checks invariants 1–4, including a
+    /// replay of the transfer log. Returns every violation (empty when healthy).
+    pub fn check_ledger(&self) -> Result<Vec<Violation>> {
+        let snap = self.read(|c| {
+            let mut s = LedgerSnapshot::default();
+            for (id, bal) in accounts::table.select((accounts::id, accounts::balance)).load::<(String, i64)>(c)? {
+                let acct = AccountRef::parse(&id).ok_or_else(|| StoreError::corrupt(format!("account {id}")))?;
+                s.balances.insert(acct, Points(bal));
+            }
+            let rows: Vec<(String, String, i64, String, Option<String>)> = transfers::table
+                .order(transfers::seq)
+                .select((transfers::debit, transfers::credit, transfers::amount, transfers::kind, transfers::order_id))
+                .load(c)?;
+            for (debit, credit, amount, kind, order) in rows {
+                let parse = |k: &str| AccountRef::parse(k).ok_or_else(|| StoreError::corrupt(format!("account {k}")));
+                s.transfers.push(Transfer {
+                    debit: parse(&debit)?,
+                    credit: parse(&credit)?,
+                    amount: Points(amount),
+                    kind: TransferKind::parse(&kind).ok_or_else(|| StoreError::corrupt(format!("transfer kind {kind}")))?,
+                    order: order.map(|o| OrderId::parse(&o).ok_or_else(|| StoreError::corrupt(format!("order id {o}")))).transpose()?,
+                });
+            }
+            for (id, state, price) in orders::table.select((orders::id, orders::state, orders::price)).load::<(String, String, i64)>(c)? {
+                let state = OrderState::parse(&state).ok_or_else(|| StoreError::corrupt(format!("order {id} state {state}")))?;
+                let id = OrderId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("order id {id}")))?;
+                s.orders.insert(id, (state, Points(price)));
+            }
+            for id in users::table.select(users::id).load::<String>(c)? {
+                s.users.extend(UserId::parse(&id));
+            }
+            for id in agents::table.select(agents::id).load::<String>(c)? {
+                s.agents.extend(AgentId::parse(&id));
+            }
+            Ok(s)
+        })?;
+        Ok(check_invariants(&snap))
+    }
+}

@@ -1,0 +1,254 @@
+//! Orders: load, decide (heepr-domain), apply state and effects in one transaction.
+
+use crate::connection::AnyConnection;
+use crate::error::{Result, StoreError};
+use crate::rows::{OrderRow, naive};
+use crate::schema::{agents, events, notifications, orders};
+use crate::{Store, ledger, micros, ulid};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use heepr_domain::order::{decide, place_order};
+use heepr_domain::{
+    Actor, AgentEvent, AgentId, Command, Decision, Effect, Notification, Order, OrderId, PlaceOrder, Policy, Recipient,
+};
+
+/// Attempts before a command that keeps losing optimistic races gives up.
+const ATTEMPTS: usize = 8;
+
+/// An event as stored for its agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// `evt_…`, also a cursor.
+    pub id: String,
+    /// Per-agent sequence number.
+    pub seq: i64,
+    /// The kind's wire name.
+    pub kind: String,
+    /// The compact payload with `id`, `k` and `ts` filled in.
+    pub body: serde_json::Value,
+}
+
+impl Store {
+    /// A fresh order id.
+    pub fn new_order_id(&self) -> OrderId {
+        OrderId::from_unique(ulid())
+    }
+
+    /// Places an order: the domain decides, the store writes the order, the escrow
+    /// hold and the first event or notification together, or nothing (e.g. 402
+    /// `insufficient_points`).
+    pub fn place_order(&self, cmd: PlaceOrder, policy: &Policy, now: DateTime<Utc>) -> Result<Order> {
+        let now = micros(now);
+        retrying(|| {
+            self.write(|c| {
+                let d = place_order(cmd.clone(), policy, now)?;
+                diesel::insert_into(orders::table).values(OrderRow::from_order(&d.order)?).execute(c)?;
+                apply_effects(c, &d, now)?;
+                Ok(d.order)
+            })
+        })
+    }
+
+    /// Loads an order.
+    pub fn order(&self, id: &OrderId) -> Result<Order> {
+        self.read(|c| load(c, id))
+    }
+
+    /// Runs `cmd` from `actor` on an order. The caller has checked that the actor is
+    /// this order's customer/owner/agent. A command that changes nothing writes nothing.
+    pub fn order_command(
+        &self,
+        id: &OrderId,
+        actor: Actor,
+        cmd: Command,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<Order> {
+        self.apply_command(id, actor, cmd, policy, now).map(|(o, _)| o)
+    }
+
+    /// Like [`Store::order_command`], also saying whether anything was written.
+    fn apply_command(
+        &self,
+        id: &OrderId,
+        actor: Actor,
+        cmd: Command,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<(Order, bool)> {
+        let now = micros(now);
+        retrying(|| {
+            self.write(|c| {
+                let before = load(c, id)?;
+                let d = decide(&before, actor, cmd.clone(), policy, now)?;
+                if d.order == before && d.effects.is_empty() {
+                    return Ok((before, false));
+                }
+                let updated = diesel::update(orders::table.find(id.as_str()).filter(orders::version.eq(before.version)))
+                    .set((
+                        orders::state.eq(d.order.state.as_str()),
+                        orders::data.eq(OrderRow::from_order(&d.order)?.data),
+                        orders::due_at.eq(d.order.due_at.map(naive)),
+                        orders::version.eq(before.version + 1),
+                        orders::updated_at.eq(naive(d.order.updated_at)),
+                    ))
+                    .execute(c)?;
+                if updated == 0 {
+                    return Err(StoreError::Contention);
+                }
+                apply_effects(c, &d, now)?;
+                let mut after = d.order;
+                after.version = before.version + 1;
+                Ok((after, true))
+            })
+        })
+    }
+
+    /// Ids of orders whose timer is due by `now`, earliest first.
+    pub fn due_orders(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<OrderId>> {
+        let now = naive(now);
+        self.read(|c| {
+            let ids: Vec<String> = orders::table
+                .filter(orders::due_at.le(now))
+                .order(orders::due_at)
+                .select(orders::id)
+                .limit(limit)
+                .load(c)?;
+            ids.into_iter()
+                .map(|i| OrderId::parse(&i).ok_or_else(|| StoreError::corrupt(format!("order id {i}"))))
+                .collect()
+        })
+    }
+
+    /// Applies every due timer (one batch). Safe to run on several instances at once:
+    /// each order goes through the versioned command path, so a timer that another
+    /// instance already applied is a no-op here. Returns how many orders changed.
+    pub fn run_due_timers(&self, policy: &Policy, now: DateTime<Utc>, limit: i64) -> Result<usize> {
+        let mut changed = 0;
+        for id in self.due_orders(now, limit)? {
+            match self.apply_command(&id, Actor::System, Command::Tick, policy, now) {
+                Ok((_, true)) => changed += 1,
+                Ok((_, false)) => {}
+                Err(e) => tracing::warn!(order = %id, error = %e, "timer not applied"),
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Every event stored for `agent` with a sequence number above `after_seq`.
+    pub fn agent_events(&self, agent: &AgentId, after_seq: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        self.read(|c| {
+            let rows: Vec<(String, i64, String, String)> = events::table
+                .filter(events::agent_id.eq(agent.as_str()))
+                .filter(events::seq.gt(after_seq))
+                .order(events::seq)
+                .limit(limit)
+                .select((events::id, events::seq, events::kind, events::body))
+                .load(c)?;
+            rows.into_iter()
+                .map(|(id, seq, kind, body)| {
+                    let body = serde_json::from_str(&body).map_err(|e| StoreError::corrupt(format!("event {id}: {e}")))?;
+                    Ok(StoredEvent { id, seq, kind, body })
+                })
+                .collect()
+        })
+    }
+}
+
+fn load(c: &mut AnyConnection, id: &OrderId) -> Result<Order> {
+    let row: OrderRow = orders::table
+        .find(id.as_str())
+        .select(OrderRow::as_select())
+        .first(c)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    row.try_into()
+}
+
+/// Retries a transaction that lost an optimistic race (or a PostgreSQL deadlock or
+/// serialization failure) against fresh state.
+fn retrying<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut last = StoreError::Contention;
+    for _ in 0..ATTEMPTS {
+        match f() {
+            Err(e) if is_retryable(&e) => last = e,
+            other => return other,
+        }
+    }
+    Err(last)
+}
+
+fn is_retryable(e: &StoreError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        StoreError::Contention => true,
+        StoreError::Database(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => true,
+        StoreError::Database(Error::DatabaseError(_, info)) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
+fn apply_effects(c: &mut AnyConnection, d: &Decision, now: DateTime<Utc>) -> Result<()> {
+    for effect in &d.effects {
+        match effect {
+            Effect::Transfer(t) => ledger::apply_transfer(c, t, now)?,
+            Effect::Event(ev) => append_event(c, &d.order.agent, ev)?,
+            Effect::Notify(n) => queue_notification(c, n, now)?,
+        }
+    }
+    Ok(())
+}
+
+/// Numbers the event from the agent's own sequence, so ordering never depends on the
+/// clocks of several instances.
+fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Result<()> {
+    let bumped = diesel::update(agents::table.find(agent.as_str()))
+        .set(agents::event_seq.eq(agents::event_seq + 1))
+        .execute(c)?;
+    if bumped == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let seq: i64 = agents::table.find(agent.as_str()).select(agents::event_seq).first(c)?;
+    let suffix = agent.as_str().trim_start_matches(AgentId::PREFIX);
+    let id = format!("evt_{suffix}-{seq:010}");
+    let mut body = serde_json::to_value(&ev.body).map_err(StoreError::corrupt)?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("id".into(), id.clone().into());
+        obj.insert("k".into(), ev.kind.as_str().into());
+        obj.insert("ts".into(), micros(ev.at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into());
+    }
+    diesel::insert_into(events::table)
+        .values((
+            events::id.eq(&id),
+            events::agent_id.eq(agent.as_str()),
+            events::seq.eq(seq),
+            events::kind.eq(ev.kind.as_str()),
+            events::order_id.eq(ev.body.o.as_ref().map(|o| o.as_str())),
+            events::body.eq(body.to_string()),
+            events::created_at.eq(naive(ev.at)),
+            events::delivered_at.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+fn queue_notification(c: &mut AnyConnection, n: &Notification, now: DateTime<Utc>) -> Result<()> {
+    let (recipient, user) = match &n.to {
+        Recipient::Customer(u) => ("customer", Some(u.as_str())),
+        Recipient::Owner(u) => ("owner", Some(u.as_str())),
+        Recipient::Support => ("support", None),
+    };
+    let kind = serde_json::to_value(n.kind).map_err(StoreError::corrupt)?;
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(format!("ntf_{}", ulid())),
+            notifications::recipient.eq(recipient),
+            notifications::user_id.eq(user),
+            notifications::kind.eq(kind.as_str().unwrap_or_default()),
+            notifications::order_id.eq(n.order.as_str()),
+            notifications::created_at.eq(naive(now)),
+            notifications::sent_at.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(c)?;
+    Ok(())
+}
