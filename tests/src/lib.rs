@@ -1,1 +1,1 @@
-//! Helpers for the end-to-end tests live in `tests/`.
+//! End-to-end tests live in `tests/`; `src/bin/heepr-e2e-server.rs` is the server program under test.

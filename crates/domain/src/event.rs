@@ -1,9 +1,9 @@
 //! What an agent learns through `GET /api/events` (SPEC §8), in its compact wire shape.
 
+use crate::Timestamp;
 use crate::ids::OrderId;
 use crate::order::Attachment;
 use crate::points::Points;
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -248,10 +248,8 @@ pub fn check_invariants(s: &LedgerSnapshot) -> Vec<Violation> {
         if t.amount.get() <= 0 {
             v(4, format!("transfer #{i} moves {}", t.amount));
         }
-        if let Some(o) = &t.order {
-            if !s.orders.contains_key(o) {
-                v(4, format!("transfer #{i} references unknown order {o}"));
-            }
+        if let Some(o) = t.order.as_ref().filter(|o| !s.orders.contains_key(*o)) {
+            v(4, format!("transfer #{i} references unknown order {o}"));
         }
         for acct in [&t.debit, &t.credit] {
             let known = match acct {

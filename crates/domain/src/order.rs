@@ -162,9 +162,7 @@ impl AcceptMode {
     pub fn admits(&self, price: Points, category: &str, revisions: u32) -> bool {
         match self {
             Self::Manual => false,
-            Self::Auto { bands } => {
-                bands.is_empty() || bands.iter().any(|b| b.admits(price, category, revisions))
-            }
+            Self::Auto { bands } => bands.is_empty() || bands.iter().any(|b| b.admits(price, category, revisions)),
         }
     }
 }
@@ -372,9 +370,7 @@ impl Command {
             | Self::DenyRevision
             | Self::SetAutoApprove(_) => actor == Owner,
             Self::RefundFlagged => matches!(actor, Owner | Admin),
-            Self::Deliver | Self::Decline { .. } | Self::AgentFlag { .. } | Self::Progress(_) => {
-                actor == Agent
-            }
+            Self::Deliver | Self::Decline { .. } | Self::AgentFlag { .. } | Self::Progress(_) => actor == Agent,
             Self::Accept | Self::RequestRevision { .. } | Self::Dispute { .. } => actor == Customer,
             Self::Resolve { .. } => actor == Admin,
         }
@@ -549,7 +545,11 @@ pub fn place_order(cmd: PlaceOrder, policy: &Policy, now: Timestamp) -> Result<D
         start_work(&mut order, now);
         fx.push(work_event(&order, EventKind::NewOrder, None, policy, now));
     } else {
-        fx.push(notify(Recipient::Owner(order.owner.clone()), NotificationKind::OrderNeedsApproval, &order));
+        fx.push(notify(
+            Recipient::Owner(order.owner.clone()),
+            NotificationKind::OrderNeedsApproval,
+            &order,
+        ));
     }
     Ok(Decision { order, effects: fx })
 }
@@ -589,13 +589,23 @@ fn apply_due_timers(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effe
             OrderState::PendingOwnerApproval => {
                 refund(o, fx, due)?;
                 o.state = OrderState::Refunded;
-                fx.push(agent_event(o, EventKind::OwnerDeniedOrder, Some("no owner decision within 24 hours".into()), due));
+                fx.push(agent_event(
+                    o,
+                    EventKind::OwnerDeniedOrder,
+                    Some("no owner decision within 24 hours".into()),
+                    due,
+                ));
             }
             OrderState::InProgress => {
                 if o.released == 0 {
                     refund(o, fx, due)?;
                     o.state = OrderState::Refunded;
-                    fx.push(agent_event(o, EventKind::OrderRefunded, Some("missed deadline".into()), due));
+                    fx.push(agent_event(
+                        o,
+                        EventKind::OrderRefunded,
+                        Some("missed deadline".into()),
+                        due,
+                    ));
                 } else {
                     enter_delivered(o, p, due);
                 }
@@ -603,12 +613,21 @@ fn apply_due_timers(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effe
             OrderState::Flagged => {
                 refund(o, fx, due)?;
                 o.state = OrderState::Refunded;
-                fx.push(agent_event(o, EventKind::OrderRefunded, Some("flag not resolved in time".into()), due));
+                fx.push(agent_event(
+                    o,
+                    EventKind::OrderRefunded,
+                    Some("flag not resolved in time".into()),
+                    due,
+                ));
             }
             OrderState::DeliveredPendingOwnerReview => {
                 o.released = o.deliveries;
                 enter_delivered(o, p, due);
-                fx.push(notify(Recipient::Customer(o.customer.clone()), NotificationKind::DeliveryReleased, o));
+                fx.push(notify(
+                    Recipient::Customer(o.customer.clone()),
+                    NotificationKind::DeliveryReleased,
+                    o,
+                ));
             }
             OrderState::Delivered => {
                 complete(o, Points::ZERO, fx, due)?;
@@ -650,24 +669,41 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
             if o.auto_approve_deliveries {
                 o.released = o.deliveries;
                 enter_delivered(o, p, now);
-                fx.push(notify(Recipient::Customer(o.customer.clone()), NotificationKind::DeliveryReleased, o));
+                fx.push(notify(
+                    Recipient::Customer(o.customer.clone()),
+                    NotificationKind::DeliveryReleased,
+                    o,
+                ));
             } else {
                 o.state = S::DeliveredPendingOwnerReview;
                 o.due_at = Some(now + p.owner_review);
-                fx.push(notify(Recipient::Owner(o.owner.clone()), NotificationKind::DeliveryNeedsReview, o));
+                fx.push(notify(
+                    Recipient::Owner(o.owner.clone()),
+                    NotificationKind::DeliveryNeedsReview,
+                    o,
+                ));
             }
         }
         (Command::Decline { reason }, S::InProgress) => {
             refund(o, fx, now)?;
             o.state = S::Refunded;
-            fx.push(agent_event(o, EventKind::OrderRefunded, Some(format!("declined: {reason}")), now));
+            fx.push(agent_event(
+                o,
+                EventKind::OrderRefunded,
+                Some(format!("declined: {reason}")),
+                now,
+            ));
         }
         (Command::AgentFlag { .. }, S::InProgress) => {
             let left = o.deadline.map(|d| (d - now).num_seconds().max(0)).unwrap_or(0);
             o.flag_remaining_secs = Some(left);
             o.state = S::Flagged;
             o.due_at = Some(now + p.flag_decision);
-            fx.push(notify(Recipient::Owner(o.owner.clone()), NotificationKind::OrderFlagged, o));
+            fx.push(notify(
+                Recipient::Owner(o.owner.clone()),
+                NotificationKind::OrderFlagged,
+                o,
+            ));
         }
         (Command::Resume { note }, S::Flagged) => {
             let left = Duration::seconds(o.flag_remaining_secs.take().unwrap_or(0));
@@ -681,11 +717,19 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
         (Command::RefundFlagged, S::Flagged) => {
             refund(o, fx, now)?;
             o.state = S::Refunded;
-            fx.push(agent_event(o, EventKind::OrderRefunded, Some("refunded after flag".into()), now));
+            fx.push(agent_event(
+                o,
+                EventKind::OrderRefunded,
+                Some("refunded after flag".into()),
+                now,
+            ));
         }
         (Command::ChangeScope { scope, deadline, note }, S::InProgress) => {
             if scope.is_none() && deadline.is_none() {
-                return Err(DomainError::invalid("scope", "give a new scope, a new deadline, or both"));
+                return Err(DomainError::invalid(
+                    "scope",
+                    "give a new scope, a new deadline, or both",
+                ));
             }
             if let Some(d) = deadline {
                 if *d <= now {
@@ -702,7 +746,11 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
         (Command::Release, S::DeliveredPendingOwnerReview) => {
             o.released = o.deliveries;
             enter_delivered(o, p, now);
-            fx.push(notify(Recipient::Customer(o.customer.clone()), NotificationKind::DeliveryReleased, o));
+            fx.push(notify(
+                Recipient::Customer(o.customer.clone()),
+                NotificationKind::DeliveryReleased,
+                o,
+            ));
         }
         (Command::Return { note }, S::DeliveredPendingOwnerReview) => {
             start_revision(o, note.clone(), RevisionBy::Owner, p, now, fx);
@@ -718,7 +766,11 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 o.pending_revision = Some(message.clone());
                 o.state = S::RevisionPendingOwnerReview;
                 o.due_at = Some(now + p.revision_decision);
-                fx.push(notify(Recipient::Owner(o.owner.clone()), NotificationKind::RevisionNeedsApproval, o));
+                fx.push(notify(
+                    Recipient::Owner(o.owner.clone()),
+                    NotificationKind::RevisionNeedsApproval,
+                    o,
+                ));
             }
         }
         (Command::ApproveRevision, S::RevisionPendingOwnerReview) => {
@@ -736,12 +788,20 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
         }
         (Command::Resolve { refund: n }, S::Disputed) => {
             if n.get() < 0 || *n > o.price {
-                return Err(DomainError::invalid("refund", format!("must be between 0 and {}", o.price)));
+                return Err(DomainError::invalid(
+                    "refund",
+                    format!("must be between 0 and {}", o.price),
+                ));
             }
             if *n == o.price {
                 refund(o, fx, now)?;
                 o.state = S::Refunded;
-                fx.push(agent_event(o, EventKind::OrderRefunded, Some("dispute resolved with a full refund".into()), now));
+                fx.push(agent_event(
+                    o,
+                    EventKind::OrderRefunded,
+                    Some("dispute resolved with a full refund".into()),
+                    now,
+                ));
             } else {
                 // Support sees the latest delivery; resolving to completed shows it to the customer.
                 o.released = o.deliveries;
@@ -779,7 +839,12 @@ fn enter_delivered(o: &mut Order, p: &Policy, at: Timestamp) {
 
 fn start_revision(o: &mut Order, message: String, by: RevisionBy, p: &Policy, now: Timestamp, fx: &mut Vec<Effect>) {
     let n = u32::try_from(o.revisions.len()).unwrap_or(u32::MAX).saturating_add(1);
-    o.revisions.push(RevisionEntry { n, m: message.clone(), ts: now, by });
+    o.revisions.push(RevisionEntry {
+        n,
+        m: message.clone(),
+        ts: now,
+        by,
+    });
     start_work(o, now);
     fx.push(work_event(o, EventKind::RevisionRequest, Some(message), p, now));
 }
@@ -788,12 +853,22 @@ fn escrow_out(o: &Order, to: AccountRef, amount: Points, kind: TransferKind) -> 
     if amount.get() == 0 {
         return Ok(None);
     }
-    Transfer::new(AccountRef::Escrow(o.id.clone()), to, amount, kind, Some(o.id.clone())).map(|t| Some(Effect::Transfer(t)))
+    Transfer::new(AccountRef::Escrow(o.id.clone()), to, amount, kind, Some(o.id.clone()))
+        .map(|t| Some(Effect::Transfer(t)))
 }
 
 fn refund(o: &Order, fx: &mut Vec<Effect>, _at: Timestamp) -> Result<(), DomainError> {
-    fx.extend(escrow_out(o, AccountRef::Wallet(o.customer.clone()), o.price, TransferKind::Refund)?);
-    fx.push(notify(Recipient::Customer(o.customer.clone()), NotificationKind::OrderRefunded, o));
+    fx.extend(escrow_out(
+        o,
+        AccountRef::Wallet(o.customer.clone()),
+        o.price,
+        TransferKind::Refund,
+    )?);
+    fx.push(notify(
+        Recipient::Customer(o.customer.clone()),
+        NotificationKind::OrderRefunded,
+        o,
+    ));
     Ok(())
 }
 
@@ -805,13 +880,27 @@ fn complete(o: &mut Order, refunded: Points, fx: &mut Vec<Effect>, at: Timestamp
         .checked_sub(refunded)
         .ok_or_else(|| DomainError::invalid("refund", "out of range"))?;
     let (payee, fee) = o.fee_bps.split(rest);
-    fx.extend(escrow_out(o, AccountRef::Wallet(o.customer.clone()), refunded, TransferKind::Refund)?);
-    fx.extend(escrow_out(o, AccountRef::Wallet(o.owner.clone()), payee, TransferKind::Payout)?);
+    fx.extend(escrow_out(
+        o,
+        AccountRef::Wallet(o.customer.clone()),
+        refunded,
+        TransferKind::Refund,
+    )?);
+    fx.extend(escrow_out(
+        o,
+        AccountRef::Wallet(o.owner.clone()),
+        payee,
+        TransferKind::Payout,
+    )?);
     fx.extend(escrow_out(o, AccountRef::PlatformFees, fee, TransferKind::Fee)?);
     o.state = OrderState::Completed;
     o.due_at = None;
     fx.push(agent_event(o, EventKind::OrderCompleted, None, at));
-    fx.push(notify(Recipient::Owner(o.owner.clone()), NotificationKind::OrderCompleted, o));
+    fx.push(notify(
+        Recipient::Owner(o.owner.clone()),
+        NotificationKind::OrderCompleted,
+        o,
+    ));
     Ok(())
 }
 

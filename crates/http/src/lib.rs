@@ -1,1 +1,10 @@
-//! stub
+//! heepr's HTTP surface. Handlers only translate: extract, authorise, call one store
+//! function off the async threads, answer JSON. No SQL and no business rule here.
+
+mod app;
+mod error;
+mod health;
+mod request_id;
+
+pub use app::{AppState, Application, HttpConfig, configure};
+pub use error::ApiError;

@@ -84,14 +84,15 @@ impl DbTarget {
 
     /// Opens one connection, reporting the driver's real error.
     pub fn establish(&self) -> Result<AnyConnection> {
+        // Drivers answer in several lines (libpq adds a hint); operators get one.
         let fail = |cause: String| StoreError::Connect {
             url: self.display(),
-            cause,
+            cause: cause.split_whitespace().collect::<Vec<_>>().join(" "),
         };
         match self {
             Self::Postgres(url) => PgConnection::establish(url)
                 .map(AnyConnection::Postgresql)
-                .map_err(|e| fail(e.to_string().trim().to_owned())),
+                .map_err(|e| fail(e.to_string())),
             Self::Sqlite(path) => {
                 prepare_sqlite_dir(path).map_err(fail)?;
                 let path_str = path.to_str().ok_or_else(|| fail("path is not UTF-8".into()))?;
@@ -149,9 +150,9 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> std::result::Result<AnyConnection, r2d2::Error> {
-        self.target.establish().map_err(|e| {
-            r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(e.to_string()))
-        })
+        self.target
+            .establish()
+            .map_err(|e| r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(e.to_string())))
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), r2d2::Error> {
@@ -169,9 +170,18 @@ mod tests {
 
     #[test]
     fn urls_pick_the_backend() {
-        assert_eq!(DbTarget::parse("sqlite://./data/x.db").unwrap(), DbTarget::Sqlite("./data/x.db".into()));
-        assert_eq!(DbTarget::parse("data/x.db").unwrap(), DbTarget::Sqlite("data/x.db".into()));
-        assert_eq!(DbTarget::parse("postgres://u:p@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(
+            DbTarget::parse("sqlite://./data/x.db").unwrap(),
+            DbTarget::Sqlite("./data/x.db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("data/x.db").unwrap(),
+            DbTarget::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("postgres://u:p@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
         assert!(matches!(DbTarget::parse("mysql://h/db"), Err(StoreError::BadUrl(_))));
         assert!(matches!(DbTarget::parse("postgres:///db"), Err(StoreError::BadUrl(_))));
         assert!(matches!(DbTarget::parse(""), Err(StoreError::BadUrl(_))));
@@ -179,14 +189,24 @@ mod tests {
 
     #[test]
     fn passwords_are_masked() {
-        assert_eq!(mask_password("postgres://bob:secret@h:5432/db"), "postgres://bob:***@h:5432/db");
+        assert_eq!(
+            mask_password("postgres://bob:secret@h:5432/db"),
+            "postgres://bob:***@h:5432/db"
+        );
         assert_eq!(mask_password("postgres://bob@h/db"), "postgres://bob@h/db");
-        assert_eq!(DbTarget::parse("postgres://a:b@h/d").unwrap().display(), "postgres://a:***@h/d");
+        assert_eq!(
+            DbTarget::parse("postgres://a:b@h/d").unwrap().display(),
+            "postgres://a:***@h/d"
+        );
     }
 
     #[test]
     fn unreachable_postgres_reports_the_real_cause() {
-        let err = DbTarget::parse("postgres://u:pw@127.0.0.1:1/db").unwrap().establish().err().unwrap();
+        let err = DbTarget::parse("postgres://u:pw@127.0.0.1:1/db")
+            .unwrap()
+            .establish()
+            .err()
+            .unwrap();
         let msg = err.to_string();
         assert!(msg.contains("u:***@127.0.0.1:1"), "{msg}");
         assert!(!msg.contains("pw@"), "{msg}");

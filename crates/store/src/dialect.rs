@@ -1,8 +1,8 @@
 //! The only place where SQL differs between SQLite and PostgreSQL.
 
 use crate::connection::{AnyConnection, Backend};
-use diesel::connection::SimpleConnection;
 use diesel::SqliteConnection;
+use diesel::connection::SimpleConnection;
 
 /// Per-connection SQLite settings. busy_timeout must come first: switching to WAL
 /// takes a lock, and without a timeout concurrent pool start-up fails with

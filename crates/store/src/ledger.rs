@@ -87,13 +87,22 @@ impl Store {
     pub fn check_ledger(&self) -> Result<Vec<Violation>> {
         let snap = self.read(|c| {
             let mut s = LedgerSnapshot::default();
-            for (id, bal) in accounts::table.select((accounts::id, accounts::balance)).load::<(String, i64)>(c)? {
+            for (id, bal) in accounts::table
+                .select((accounts::id, accounts::balance))
+                .load::<(String, i64)>(c)?
+            {
                 let acct = AccountRef::parse(&id).ok_or_else(|| StoreError::corrupt(format!("account {id}")))?;
                 s.balances.insert(acct, Points(bal));
             }
             let rows: Vec<(String, String, i64, String, Option<String>)> = transfers::table
                 .order(transfers::seq)
-                .select((transfers::debit, transfers::credit, transfers::amount, transfers::kind, transfers::order_id))
+                .select((
+                    transfers::debit,
+                    transfers::credit,
+                    transfers::amount,
+                    transfers::kind,
+                    transfers::order_id,
+                ))
                 .load(c)?;
             for (debit, credit, amount, kind, order) in rows {
                 let parse = |k: &str| AccountRef::parse(k).ok_or_else(|| StoreError::corrupt(format!("account {k}")));
@@ -101,12 +110,19 @@ impl Store {
                     debit: parse(&debit)?,
                     credit: parse(&credit)?,
                     amount: Points(amount),
-                    kind: TransferKind::parse(&kind).ok_or_else(|| StoreError::corrupt(format!("transfer kind {kind}")))?,
-                    order: order.map(|o| OrderId::parse(&o).ok_or_else(|| StoreError::corrupt(format!("order id {o}")))).transpose()?,
+                    kind: TransferKind::parse(&kind)
+                        .ok_or_else(|| StoreError::corrupt(format!("transfer kind {kind}")))?,
+                    order: order
+                        .map(|o| OrderId::parse(&o).ok_or_else(|| StoreError::corrupt(format!("order id {o}"))))
+                        .transpose()?,
                 });
             }
-            for (id, state, price) in orders::table.select((orders::id, orders::state, orders::price)).load::<(String, String, i64)>(c)? {
-                let state = OrderState::parse(&state).ok_or_else(|| StoreError::corrupt(format!("order {id} state {state}")))?;
+            for (id, state, price) in orders::table
+                .select((orders::id, orders::state, orders::price))
+                .load::<(String, String, i64)>(c)?
+            {
+                let state = OrderState::parse(&state)
+                    .ok_or_else(|| StoreError::corrupt(format!("order {id} state {state}")))?;
                 let id = OrderId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("order id {id}")))?;
                 s.orders.insert(id, (state, Points(price)));
             }

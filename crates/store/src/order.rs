@@ -42,7 +42,9 @@ impl Store {
         retrying(|| {
             self.write(|c| {
                 let d = place_order(cmd.clone(), policy, now)?;
-                diesel::insert_into(orders::table).values(OrderRow::from_order(&d.order)?).execute(c)?;
+                diesel::insert_into(orders::table)
+                    .values(OrderRow::from_order(&d.order)?)
+                    .execute(c)?;
                 apply_effects(c, &d, now)?;
                 Ok(d.order)
             })
@@ -84,15 +86,19 @@ impl Store {
                 if d.order == before && d.effects.is_empty() {
                     return Ok((before, false));
                 }
-                let updated = diesel::update(orders::table.find(id.as_str()).filter(orders::version.eq(before.version)))
-                    .set((
-                        orders::state.eq(d.order.state.as_str()),
-                        orders::data.eq(OrderRow::from_order(&d.order)?.data),
-                        orders::due_at.eq(d.order.due_at.map(naive)),
-                        orders::version.eq(before.version + 1),
-                        orders::updated_at.eq(naive(d.order.updated_at)),
-                    ))
-                    .execute(c)?;
+                let updated = diesel::update(
+                    orders::table
+                        .find(id.as_str())
+                        .filter(orders::version.eq(before.version)),
+                )
+                .set((
+                    orders::state.eq(d.order.state.as_str()),
+                    orders::data.eq(OrderRow::from_order(&d.order)?.data),
+                    orders::due_at.eq(d.order.due_at.map(naive)),
+                    orders::version.eq(before.version + 1),
+                    orders::updated_at.eq(naive(d.order.updated_at)),
+                ))
+                .execute(c)?;
                 if updated == 0 {
                     return Err(StoreError::Contention);
                 }
@@ -147,7 +153,8 @@ impl Store {
                 .load(c)?;
             rows.into_iter()
                 .map(|(id, seq, kind, body)| {
-                    let body = serde_json::from_str(&body).map_err(|e| StoreError::corrupt(format!("event {id}: {e}")))?;
+                    let body =
+                        serde_json::from_str(&body).map_err(|e| StoreError::corrupt(format!("event {id}: {e}")))?;
                     Ok(StoredEvent { id, seq, kind, body })
                 })
                 .collect()
@@ -215,7 +222,12 @@ fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Resu
     if let Some(obj) = body.as_object_mut() {
         obj.insert("id".into(), id.clone().into());
         obj.insert("k".into(), ev.kind.as_str().into());
-        obj.insert("ts".into(), micros(ev.at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into());
+        obj.insert(
+            "ts".into(),
+            micros(ev.at)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
     }
     diesel::insert_into(events::table)
         .values((

@@ -51,12 +51,15 @@ impl TryFrom<OrderRow> for Order {
     type Error = StoreError;
 
     fn try_from(row: OrderRow) -> Result<Self> {
-        let mut o: Order = serde_json::from_str(&row.data)
-            .map_err(|e| StoreError::corrupt(format!("order {}: {e}", row.id)))?;
+        let mut o: Order =
+            serde_json::from_str(&row.data).map_err(|e| StoreError::corrupt(format!("order {}: {e}", row.id)))?;
         let state = OrderState::parse(&row.state)
             .ok_or_else(|| StoreError::corrupt(format!("order {}: state {}", row.id, row.state)))?;
         if state != o.state {
-            return Err(StoreError::corrupt(format!("order {}: state column and snapshot differ", row.id)));
+            return Err(StoreError::corrupt(format!(
+                "order {}: state column and snapshot differ",
+                row.id
+            )));
         }
         o.version = row.version;
         Ok(o)

@@ -39,7 +39,9 @@ impl TestDb {
             if std::env::var_os("CI").is_some() {
                 panic!("CI is set but {POSTGRES_ENV} is not: the PostgreSQL half must run in CI");
             }
-            eprintln!("SKIPPED PostgreSQL half: set {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres to run it");
+            eprintln!(
+                "SKIPPED PostgreSQL half: set {POSTGRES_ENV}=postgres://postgres@127.0.0.1:5432/postgres to run it"
+            );
             return None;
         };
         let schema = format!("heepr_t_{}", crate::ulid().to_lowercase());
@@ -78,10 +80,10 @@ impl Drop for TestDb {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
         }
-        if let Some((admin, schema)) = &self.pg {
-            if let Ok(mut c) = PgConnection::establish(admin) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
+        if let Some((admin, schema)) = &self.pg
+            && let Ok(mut c) = PgConnection::establish(admin)
+        {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
 }

@@ -17,20 +17,34 @@ fn place_deliver_release_accept_pays_owner_minus_fee() {
         let p = Policy::default();
         let o = place(&store, &w, 25);
         assert_eq!(o.state, OrderState::InProgress, "{}", db.label);
-        assert_eq!(store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(), Points(975));
+        assert_eq!(
+            store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(),
+            Points(975)
+        );
         assert_eq!(store.balance(&AccountRef::Escrow(o.id.clone())).unwrap(), Points(25));
 
         let now = t0() + Duration::hours(1);
-        store.order_command(&o.id, Actor::Agent, Command::Deliver, &p, now).unwrap();
-        store.order_command(&o.id, Actor::Owner, Command::Release, &p, now).unwrap();
-        let done = store.order_command(&o.id, Actor::Customer, Command::Accept, &p, now).unwrap();
+        store
+            .order_command(&o.id, Actor::Agent, Command::Deliver, &p, now)
+            .unwrap();
+        store
+            .order_command(&o.id, Actor::Owner, Command::Release, &p, now)
+            .unwrap();
+        let done = store
+            .order_command(&o.id, Actor::Customer, Command::Accept, &p, now)
+            .unwrap();
 
         assert_eq!(done.state, OrderState::Completed);
         assert_eq!(done.version, 3, "{}", db.label);
         assert_eq!(store.balance(&AccountRef::Wallet(w.owner.clone())).unwrap(), Points(22));
         assert_eq!(store.balance(&AccountRef::PlatformFees).unwrap(), Points(3));
         assert_eq!(store.balance(&AccountRef::Escrow(o.id.clone())).unwrap(), Points(0));
-        let kinds: Vec<String> = store.agent_events(&w.agent, 0, 100).unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = store
+            .agent_events(&w.agent, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
         assert_eq!(kinds, ["new_order", "order_completed"], "{}", db.label);
         assert_ledger_ok(&store);
     }
@@ -64,9 +78,16 @@ fn insufficient_points_writes_nothing() {
         let cmd = common::order_cmd(&store, &w, 1001, auto());
         let id = cmd.id.clone();
         let err = store.place_order(cmd, &Policy::default(), t0()).unwrap_err();
-        assert!(matches!(err, StoreError::Domain(DomainError::InsufficientPoints)), "{}: {err}", db.label);
+        assert!(
+            matches!(err, StoreError::Domain(DomainError::InsufficientPoints)),
+            "{}: {err}",
+            db.label
+        );
         assert!(matches!(store.order(&id), Err(StoreError::NotFound)));
-        assert_eq!(store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(), Points(1000));
+        assert_eq!(
+            store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(),
+            Points(1000)
+        );
         assert!(store.agent_events(&w.agent, 0, 10).unwrap().is_empty());
         assert_ledger_ok(&store);
     }
@@ -81,7 +102,11 @@ fn invalid_transition_changes_nothing() {
         let err = store
             .order_command(&o.id, Actor::Customer, Command::Accept, &Policy::default(), t0())
             .unwrap_err();
-        assert!(matches!(err, StoreError::Domain(DomainError::InvalidState { .. })), "{}", db.label);
+        assert!(
+            matches!(err, StoreError::Domain(DomainError::InvalidState { .. })),
+            "{}",
+            db.label
+        );
         assert_eq!(store.order(&o.id).unwrap(), o);
         assert_eq!(store.balance(&AccountRef::Escrow(o.id.clone())).unwrap(), Points(50));
         assert_ledger_ok(&store);
@@ -118,8 +143,12 @@ fn scheduler_refunds_missed_deadline_and_completes_review_window() {
         let p = Policy::default();
         let late = place(&store, &w, 40);
         let done = place(&store, &w, 60);
-        store.order_command(&done.id, Actor::Agent, Command::Deliver, &p, t0()).unwrap();
-        store.order_command(&done.id, Actor::Owner, Command::Release, &p, t0()).unwrap();
+        store
+            .order_command(&done.id, Actor::Agent, Command::Deliver, &p, t0())
+            .unwrap();
+        store
+            .order_command(&done.id, Actor::Owner, Command::Release, &p, t0())
+            .unwrap();
 
         assert!(store.due_orders(t0() + Duration::hours(1), 10).unwrap().is_empty());
         let later = t0() + Duration::days(4);
@@ -128,7 +157,10 @@ fn scheduler_refunds_missed_deadline_and_completes_review_window() {
         assert_eq!(store.order(&late.id).unwrap().state, OrderState::Refunded);
         assert_eq!(store.order(&done.id).unwrap().state, OrderState::Completed);
         assert!(store.due_orders(later, 10).unwrap().is_empty());
-        assert_eq!(store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(), Points(940));
+        assert_eq!(
+            store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(),
+            Points(940)
+        );
         assert_eq!(store.balance(&AccountRef::Wallet(w.owner.clone())).unwrap(), Points(54));
         assert_ledger_ok(&store);
     }
@@ -143,15 +175,25 @@ fn racing_schedulers_apply_each_timer_once() {
         let ids: Vec<_> = (0..12).map(|_| place(&store, &w, 10).id).collect();
         let later = t0() + Duration::days(3);
         let changed: usize = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..4).map(|_| s.spawn(|| store.run_due_timers(&p, later, 100).unwrap())).collect();
+            let hs: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| store.run_due_timers(&p, later, 100).unwrap()))
+                .collect();
             hs.into_iter().map(|h| h.join().unwrap()).sum()
         });
         assert_eq!(changed, 12, "{}: every timer applied exactly once", db.label);
         for id in &ids {
             assert_eq!(store.order(id).unwrap().state, OrderState::Refunded);
         }
-        assert_eq!(store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(), Points(1000));
-        let refunds = store.agent_events(&w.agent, 0, 1000).unwrap().iter().filter(|e| e.kind == "order_refunded").count();
+        assert_eq!(
+            store.balance(&AccountRef::Wallet(w.customer.clone())).unwrap(),
+            Points(1000)
+        );
+        let refunds = store
+            .agent_events(&w.agent, 0, 1000)
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "order_refunded")
+            .count();
         assert_eq!(refunds, 12, "{}", db.label);
         assert_ledger_ok(&store);
     }
@@ -177,13 +219,31 @@ fn eight_threads_place_and_settle_against_shared_wallets() {
                         let Ok(o) = store.place_order(cmd, p, t0()) else {
                             continue; // the owner may run dry: that is a refusal, not a failure
                         };
-                        store.order_command(&o.id, Actor::Agent, Command::Deliver, p, t0()).unwrap();
+                        store
+                            .order_command(&o.id, Actor::Agent, Command::Deliver, p, t0())
+                            .unwrap();
                         if i % 3 == 0 {
-                            store.order_command(&o.id, Actor::Owner, Command::Return { note: "again".into() }, p, t0()).unwrap();
-                            store.order_command(&o.id, Actor::Agent, Command::Decline { reason: "capacity".into() }, p, t0()).unwrap();
+                            store
+                                .order_command(&o.id, Actor::Owner, Command::Return { note: "again".into() }, p, t0())
+                                .unwrap();
+                            store
+                                .order_command(
+                                    &o.id,
+                                    Actor::Agent,
+                                    Command::Decline {
+                                        reason: "capacity".into(),
+                                    },
+                                    p,
+                                    t0(),
+                                )
+                                .unwrap();
                         } else {
-                            store.order_command(&o.id, Actor::Owner, Command::Release, p, t0()).unwrap();
-                            store.order_command(&o.id, Actor::Customer, Command::Accept, p, t0()).unwrap();
+                            store
+                                .order_command(&o.id, Actor::Owner, Command::Release, p, t0())
+                                .unwrap();
+                            store
+                                .order_command(&o.id, Actor::Customer, Command::Accept, p, t0())
+                                .unwrap();
                         }
                     }
                 });

@@ -68,7 +68,9 @@ pub fn auto() -> AcceptMode {
 }
 
 pub fn place(store: &Store, w: &World, price: i64) -> Order {
-    store.place_order(order_cmd(store, w, price, auto()), &Policy::default(), t0()).unwrap()
+    store
+        .place_order(order_cmd(store, w, price, auto()), &Policy::default(), t0())
+        .unwrap()
 }
 
 pub fn assert_ledger_ok(store: &Store) {

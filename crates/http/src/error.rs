@@ -1,0 +1,141 @@
+//! The one place where errors become HTTP answers.
+//!
+//! Policy (after crates.io): a client mistake gets a 4xx with a machine code and a
+//! message safe to show; anything else is logged with its cause and answered as a
+//! generic 500. Database failures are never a 400.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use heepr_domain::DomainError;
+use heepr_store::StoreError;
+use serde::Serialize;
+use std::fmt;
+
+/// An error on its way to becoming a response.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// From the store (which wraps domain refusals).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The route or resource does not exist for this caller.
+    #[error("not found")]
+    NotFound,
+    /// Authentication failed; the code says why (`unauthorized`, `key_revoked`, …).
+    #[error("{message}")]
+    Unauthorized {
+        /// Machine code.
+        code: &'static str,
+        /// Human message.
+        message: &'static str,
+    },
+    /// A request field is invalid.
+    #[error("{field}: {message}")]
+    Validation {
+        /// The field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// A body is not the JSON we expect.
+    #[error("{0}")]
+    BadJson(String),
+    /// A body is over its limit.
+    #[error("the request body is too large")]
+    TooLarge,
+    /// A blocking task failed to run (pool shut down).
+    #[error("background task failed: {0}")]
+    Blocking(String),
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    /// Status, machine code and the field for validation errors.
+    fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {
+        use StatusCode as S;
+        match self {
+            Self::NotFound | Self::Store(StoreError::NotFound) => (S::NOT_FOUND, "not_found", None),
+            Self::Unauthorized { code, .. } => (S::UNAUTHORIZED, code, None),
+            Self::Validation { field, .. } => (S::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)),
+            Self::BadJson(_) => (S::BAD_REQUEST, "bad_json", None),
+            Self::TooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+            Self::Store(StoreError::Domain(d)) => {
+                let status = match d {
+                    DomainError::InvalidState { .. } | DomainError::AgentPaused => S::CONFLICT,
+                    DomainError::NotPermitted { .. } | DomainError::AgentSuspended => S::FORBIDDEN,
+                    DomainError::InvalidInput { .. } => S::UNPROCESSABLE_ENTITY,
+                    DomainError::InsufficientPoints => S::PAYMENT_REQUIRED,
+                };
+                let field = match d {
+                    DomainError::InvalidInput { field, .. } => Some(*field),
+                    _ => None,
+                };
+                (status, d.code(), field)
+            }
+            Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
+            Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
+            Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::Store(StoreError::Domain(d)) => d.to_string(),
+            Self::Store(StoreError::Duplicate(what)) => format!("{what} is already taken"),
+            Self::Store(StoreError::Contention) => "the resource is busy; retry".into(),
+            Self::Store(StoreError::NotFound) => "not found".into(),
+            Self::Store(_) | Self::Blocking(_) => "internal error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code, field) = self.parts();
+        if status.is_server_error() {
+            // The cause goes to the log (with the request id from the span), not the client.
+            tracing::error!(error = %self, "request failed");
+        }
+        HttpResponse::build(status).json(Envelope {
+            error: Body {
+                code,
+                message: self.public_message(),
+                field,
+            },
+        })
+    }
+}
+
+/// Runs blocking work (diesel, argon2) on the blocking pool.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    actix_web::web::block(move || span.in_scope(f))
+        .await
+        .map_err(|e| ApiError::Blocking(e.to_string()))?
+}
+
+impl fmt::Display for Envelope<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.error.code)
+    }
+}

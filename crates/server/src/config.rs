@@ -1,0 +1,164 @@
+//! Flags and `HEEPR_*` environment variables (README lists them).
+
+use crate::ServerError;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use heepr_http::HttpConfig;
+use heepr_store::{Store, StoreConfig};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "heepr-server",
+    version,
+    about = "Self-hostable marketplace where customers hire AI agents"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Run the server (the default).
+    Serve,
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminCmd {
+    /// Create a user (use --admin for the first support account).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "HEEPR_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Verify the ledger invariants; exits non-zero if any is broken.
+    CheckLedger,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Clone)]
+pub struct Config {
+    /// Listen address; port 0 picks a free port.
+    #[arg(long, env = "HEEPR_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+    /// `sqlite://path`, a plain path, or `postgres://…` (default: <data dir>/heepr.db).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Private file storage root (and the default SQLite location).
+    #[arg(long, env = "HEEPR_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Public base URL used in skill packages, event URLs and emails (default: http://<bind>).
+    #[arg(long, env = "HEEPR_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// `log` or `smtp://host:port`.
+    #[arg(long, env = "HEEPR_MAIL", default_value = "log", global = true)]
+    pub mail: String,
+    /// Signup bonus in points.
+    #[arg(long, env = "HEEPR_STARTER_POINTS", default_value_t = 1000, global = true)]
+    pub starter_points: i64,
+    /// heepr order fee in basis points (0–10000).
+    #[arg(long, env = "HEEPR_FEE_BPS", default_value_t = 0, global = true)]
+    pub fee_bps: u16,
+    /// Largest JSON body in bytes.
+    #[arg(long, env = "HEEPR_JSON_LIMIT", default_value_t = 1 << 20, global = true)]
+    pub json_limit: usize,
+    /// Database connections in the pool.
+    #[arg(long, env = "HEEPR_DB_POOL", default_value_t = 16, global = true)]
+    pub db_pool: u32,
+    /// HTTP worker threads (0 = one per core).
+    #[arg(long, env = "HEEPR_WORKERS", default_value_t = 0, global = true)]
+    pub workers: usize,
+    /// Seconds between scheduler passes over due order timers.
+    #[arg(long, env = "HEEPR_SCHEDULER_SECS", default_value_t = 5, global = true)]
+    pub scheduler_secs: u64,
+    /// Log format.
+    #[arg(long, env = "HEEPR_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("heepr.db").display()))
+    }
+
+    /// Creates the data directory, opens the database and applies migrations.
+    pub fn open_store(&self) -> Result<Store, ServerError> {
+        std::fs::create_dir_all(&self.data_dir).map_err(|cause| ServerError::DataDir {
+            dir: self.data_dir.display().to_string(),
+            cause,
+        })?;
+        Ok(Store::open(&StoreConfig {
+            url: self.database_url(),
+            pool_size: self.db_pool,
+        })?)
+    }
+
+    pub fn http(&self) -> Result<HttpConfig, ServerError> {
+        if heepr_domain::FeeBps::new(self.fee_bps).is_none() {
+            return Err(ServerError::Config(format!(
+                "HEEPR_FEE_BPS must be 0–10000, not {}",
+                self.fee_bps
+            )));
+        }
+        if self.starter_points < 0 {
+            return Err(ServerError::Config("HEEPR_STARTER_POINTS must not be negative".into()));
+        }
+        if self.mail != "log" && !self.mail.starts_with("smtp://") {
+            return Err(ServerError::Config(format!(
+                "HEEPR_MAIL must be `log` or smtp://host:port, not {:?}",
+                self.mail
+            )));
+        }
+        let base_url = self
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(HttpConfig {
+            bind: self.bind.clone(),
+            base_url,
+            json_limit: self.json_limit,
+            workers: self.workers,
+            starter_points: self.starter_points,
+            fee_bps: self.fee_bps,
+        })
+    }
+
+    pub fn scheduler_every(&self) -> Duration {
+        Duration::from_secs(self.scheduler_secs.max(1))
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the default `info` level.
+pub fn init_tracing(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cfg.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,83 @@
+//! `heepr-server` as a library, so the end-to-end crate can build the very same
+//! program as its own test binary (cargo offers no binary dependencies).
+
+mod admin;
+mod config;
+mod scheduler;
+
+use clap::Parser;
+use config::{Cli, Cmd, Config};
+use heepr_http::{AppState, Application};
+use std::process::ExitCode;
+
+/// Why the server could not start or a command failed; printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A configuration value is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] heepr_store::StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {cause}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// The data directory is unusable.
+    #[error("data directory {dir}: {cause}")]
+    DataDir {
+        /// The directory.
+        dir: String,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// Anything else from an admin command.
+    #[error("{0}")]
+    Command(String),
+}
+
+/// The whole program: parse flags and env, run the command, print one line on error.
+pub fn cli_main() -> ExitCode {
+    let cli = Cli::parse();
+    config::init_tracing(&cli.config);
+    let result = match cli.cmd.unwrap_or(Cmd::Serve) {
+        Cmd::Serve => serve(cli.config),
+        Cmd::Admin { cmd } => admin::run(&cli.config, cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("heepr-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
+    let store = cfg.open_store()?;
+    let http = cfg.http()?;
+    let policy = heepr_domain::Policy::default();
+    let scheduler_every = cfg.scheduler_every();
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(AppState {
+            store: store.clone(),
+            policy: policy.clone(),
+            config: http.clone(),
+        })
+        .map_err(|cause| ServerError::Bind {
+            addr: http.bind.clone(),
+            cause,
+        })?;
+        tracing::info!(backend = ?store.backend(), "listening on http://{}", app.addr());
+        let timers = actix_web::rt::spawn(scheduler::run(store, policy, scheduler_every));
+        let served = app.run().await;
+        timers.abort();
+        tracing::info!("shut down");
+        served.map_err(|e| ServerError::Command(format!("server error: {e}")))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
