@@ -60,10 +60,16 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let o = store.place_order(cmd(&store), &policy, now).unwrap();
-                    store.order_command(&o.id, Actor::Agent, Command::Deliver, &policy, now).unwrap();
+                    store
+                        .order_command(&o.id, Actor::Agent, Command::Deliver, &policy, now)
+                        .unwrap();
                     o.id
                 },
-                |id| store.order_command(&id, Actor::Customer, Command::Accept, &policy, now).unwrap(),
+                |id| {
+                    store
+                        .order_command(&id, Actor::Customer, Command::Accept, &policy, now)
+                        .unwrap()
+                },
                 criterion::BatchSize::SmallInput,
             )
         });
