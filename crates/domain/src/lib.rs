@@ -6,6 +6,7 @@
 //! virtual time by tests and embedded in other people's test suites. A store applies a
 //! [`Decision`] in one transaction; if it cannot, nothing happens.
 
+pub mod agent;
 pub mod error;
 pub mod event;
 pub mod ids;
