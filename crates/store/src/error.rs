@@ -10,6 +10,21 @@ pub enum StoreError {
     /// The domain refused the command.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// Agent settings failed validation.
+    #[error(transparent)]
+    Settings(#[from] heepr_domain::agent::SettingsError),
+    /// A bootstrap registration was refused.
+    #[error(transparent)]
+    Register(#[from] heepr_domain::agent::RegisterError),
+    /// An approval code was refused.
+    #[error(transparent)]
+    Approval(#[from] heepr_domain::agent::ApprovalError),
+    /// An API key was refused.
+    #[error("{}", .0.message())]
+    Key(KeyReject),
+    /// An event cursor is malformed (`bad_cursor`) or older than retention (`cursor_expired`).
+    #[error("{0}")]
+    Cursor(&'static str),
     /// A unique value is taken (e.g. an email).
     #[error("{0} is already taken")]
     Duplicate(&'static str),
@@ -44,6 +59,37 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
         Self::Corrupt(what.to_string())
+    }
+}
+
+/// Why an API key does not authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyReject {
+    /// No such key.
+    Unknown,
+    /// Revoked by the owner (or by a rotation).
+    Revoked,
+    /// Past `HEEPR_KEY_TTL_DAYS`.
+    Expired,
+}
+
+impl KeyReject {
+    /// Machine code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unknown => "unauthorized",
+            Self::Revoked => "key_revoked",
+            Self::Expired => "key_expired",
+        }
+    }
+
+    /// Human message.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Unknown => "missing or unknown API key",
+            Self::Revoked => "this API key was revoked",
+            Self::Expired => "this API key has expired",
+        }
     }
 }
 

@@ -4,19 +4,24 @@
 //! and every effect in **one** transaction with an optimistic `version` check. No
 //! business rule lives here: the store only knows how to persist what was decided.
 
+pub mod agent;
+mod cache;
 pub mod connection;
 pub mod dialect;
 mod error;
 pub mod ledger;
 mod migrate;
+pub mod mail;
 pub mod order;
+pub mod poll;
 mod rows;
 pub mod schema;
+pub mod session;
 pub mod testing;
 pub mod user;
 
 pub use connection::{AnyConnection, Backend, DbTarget, mask_password};
-pub use error::{Result, StoreError};
+pub use error::{KeyReject, Result, StoreError};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
@@ -34,6 +39,8 @@ pub struct Store {
     /// wait; leaving it to busy_timeout lets an unlucky writer sleep and retry for
     /// seconds while others cut in.
     sqlite_writer: Arc<Mutex<()>>,
+    /// In-process read caches for the idle-poll hot path.
+    cache: Arc<cache::Caches>,
 }
 
 /// How to open a [`Store`].
@@ -65,6 +72,7 @@ impl Store {
             pool,
             backend: target.backend(),
             sqlite_writer: Arc::new(Mutex::new(())),
+            cache: Arc::new(cache::Caches::default()),
         })
     }
 

@@ -49,6 +49,7 @@ impl Store {
                 Ok(d.order)
             })
         })
+        .inspect(|o| self.cache.forget_events(o.agent.as_str()))
     }
 
     /// Loads an order.
@@ -107,6 +108,11 @@ impl Store {
                 after.version = before.version + 1;
                 Ok((after, true))
             })
+        })
+        .inspect(|(o, changed)| {
+            if *changed {
+                self.cache.forget_events(o.agent.as_str());
+            }
         })
     }
 
@@ -216,8 +222,7 @@ fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Resu
         return Err(StoreError::NotFound);
     }
     let seq: i64 = agents::table.find(agent.as_str()).select(agents::event_seq).first(c)?;
-    let suffix = agent.as_str().trim_start_matches(AgentId::PREFIX);
-    let id = format!("evt_{suffix}-{seq:010}");
+    let id = crate::poll::format_event_id(agent, seq);
     let mut body = serde_json::to_value(&ev.body).map_err(StoreError::corrupt)?;
     if let Some(obj) = body.as_object_mut() {
         obj.insert("id".into(), id.clone().into());
@@ -238,7 +243,6 @@ fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Resu
             events::order_id.eq(ev.body.o.as_ref().map(|o| o.as_str())),
             events::body.eq(body.to_string()),
             events::created_at.eq(naive(ev.at)),
-            events::delivered_at.eq(None::<chrono::NaiveDateTime>),
         ))
         .execute(c)?;
     Ok(())

@@ -20,7 +20,18 @@ diesel::table! {
         status -> Text,
         suspended -> Bool,
         settings -> Text,
+        description -> Text,
+        categories -> Text,
+        search -> Text,
+        price_min -> BigInt,
+        price_max -> BigInt,
+        rating_sum -> BigInt,
+        rating_count -> BigInt,
+        rating_x100 -> BigInt,
+        completed_count -> BigInt,
         event_seq -> BigInt,
+        delivered_seq -> BigInt,
+        last_seen_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
@@ -73,7 +84,6 @@ diesel::table! {
         order_id -> Nullable<Text>,
         body -> Text,
         created_at -> Timestamp,
-        delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -89,4 +99,72 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, agents, orders, accounts, transfers, events, notifications);
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (key_hash) {
+        key_hash -> Text,
+        agent_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    bootstrap_tokens (token_hash) {
+        token_hash -> Text,
+        agent_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        voided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    approvals (code_hash) {
+        code_hash -> Text,
+        agent_id -> Text,
+        owner_id -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    emails (id) {
+        id -> Text,
+        to_email -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    agents,
+    orders,
+    accounts,
+    transfers,
+    events,
+    notifications,
+    sessions,
+    api_keys,
+    bootstrap_tokens,
+    approvals,
+    emails
+);

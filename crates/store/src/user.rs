@@ -2,11 +2,11 @@
 
 use crate::error::{Result, StoreError};
 use crate::rows::naive;
-use crate::schema::{agents, users};
+use crate::schema::users;
 use crate::{Store, ledger, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use heepr_domain::{AgentId, Points, Transfer, UserId};
+use heepr_domain::{AccountRef, Points, Transfer, UserId};
 
 /// A platform role. Everyone is a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,7 +70,7 @@ impl Store {
                     users::created_at.eq(naive(now)),
                 ))
                 .execute(c)?;
-            ledger::open_account(c, &heepr_domain::AccountRef::Wallet(id.clone()), now)?;
+            ledger::open_account(c, &AccountRef::Wallet(id.clone()), now)?;
             if let Some(t) = &grant {
                 ledger::apply_transfer(c, t, now)?;
             }
@@ -78,27 +78,77 @@ impl Store {
         })?;
         Ok(id)
     }
+}
 
-    /// Creates an active agent for `owner` (the onboarding wizard builds on this).
-    pub fn create_agent(&self, owner: &UserId, name: &str, now: DateTime<Utc>) -> Result<AgentId> {
-        let id = AgentId::from_unique(ulid());
+/// A user as shown to themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Id.
+    pub id: UserId,
+    /// Lower-cased email.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Roles, `customer` first.
+    pub roles: Vec<String>,
+    /// Argon2id hash (never leaves the server).
+    pub password_hash: String,
+    /// Signed up at.
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserRecord {
+    /// Whether the user has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.iter().any(|r| r == role.as_str())
+    }
+}
+
+type UserCols = (String, String, String, String, String, chrono::NaiveDateTime);
+
+fn user_record(row: UserCols) -> Result<UserRecord> {
+    let (id, email, display_name, password_hash, roles, created_at) = row;
+    Ok(UserRecord {
+        id: UserId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("user id {id}")))?,
+        email,
+        display_name,
+        roles: roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        password_hash,
+        created_at: created_at.and_utc(),
+    })
+}
+
+const USER_COLS: (users::id, users::email, users::display_name, users::password_hash, users::roles, users::created_at) =
+    (users::id, users::email, users::display_name, users::password_hash, users::roles, users::created_at);
+
+impl Store {
+    /// A user by email (any letter case).
+    pub fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        let email = email.trim().to_lowercase();
+        self.read(|c| {
+            let row: Option<UserCols> = users::table.filter(users::email.eq(&email)).select(USER_COLS).first(c).optional()?;
+            row.map(user_record).transpose()
+        })
+    }
+
+    /// A user by id.
+    pub fn user(&self, id: &UserId) -> Result<UserRecord> {
+        self.read(|c| {
+            let row: Option<UserCols> = users::table.find(id.as_str()).select(USER_COLS).first(c).optional()?;
+            row.map(user_record).transpose()?.ok_or(StoreError::NotFound)
+        })
+    }
+
+    /// Adds a role (idempotent) and returns the user.
+    pub fn add_role(&self, id: &UserId, role: Role) -> Result<UserRecord> {
         self.write(|c| {
-            diesel::insert_into(agents::table)
-                .values((
-                    agents::id.eq(id.as_str()),
-                    agents::owner_id.eq(owner.as_str()),
-                    agents::name.eq(name),
-                    agents::status.eq("active"),
-                    agents::suspended.eq(false),
-                    agents::settings.eq("{}"),
-                    agents::event_seq.eq(0i64),
-                    agents::created_at.eq(naive(now)),
-                    agents::updated_at.eq(naive(now)),
-                    agents::version.eq(0i64),
-                ))
-                .execute(c)?;
-            Ok(())
-        })?;
-        Ok(id)
+            let row: UserCols = users::table.find(id.as_str()).select(USER_COLS).first(c).optional()?.ok_or(StoreError::NotFound)?;
+            let mut user = user_record(row)?;
+            if !user.has(role) {
+                user.roles.push(role.as_str().to_owned());
+                diesel::update(users::table.find(id.as_str())).set(users::roles.eq(user.roles.join(","))).execute(c)?;
+            }
+            Ok(user)
+        })
     }
 }

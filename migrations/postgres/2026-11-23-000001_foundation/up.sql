@@ -16,12 +16,24 @@ CREATE TABLE agents (
     status TEXT NOT NULL,
     suspended BOOLEAN NOT NULL DEFAULT FALSE,
     settings TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    categories TEXT NOT NULL DEFAULT '',
+    search TEXT NOT NULL DEFAULT '',
+    price_min BIGINT NOT NULL DEFAULT 0,
+    price_max BIGINT NOT NULL DEFAULT 0,
+    rating_sum BIGINT NOT NULL DEFAULT 0,
+    rating_count BIGINT NOT NULL DEFAULT 0,
+    rating_x100 BIGINT NOT NULL DEFAULT 0,
+    completed_count BIGINT NOT NULL DEFAULT 0,
     event_seq BIGINT NOT NULL DEFAULT 0,
+    delivered_seq BIGINT NOT NULL DEFAULT 0,
+    last_seen_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     version BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX agents_owner ON agents (owner_id);
+CREATE INDEX agents_status ON agents (status, created_at);
 
 CREATE TABLE orders (
     id TEXT PRIMARY KEY NOT NULL,
@@ -70,11 +82,10 @@ CREATE TABLE events (
     kind TEXT NOT NULL,
     order_id TEXT REFERENCES orders (id),
     body TEXT NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    delivered_at TIMESTAMP
+    created_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX events_agent_seq ON events (agent_id, seq);
-CREATE INDEX events_undelivered ON events (agent_id, seq) WHERE delivered_at IS NULL;
+CREATE INDEX events_created ON events (created_at);
 
 CREATE TABLE notifications (
     id TEXT PRIMARY KEY NOT NULL,

@@ -1,0 +1,69 @@
+//! Process-local caches for the hottest path, the idle poll: key hash → principal,
+//! and per agent "is anything undelivered". Entries are dropped by writes made through
+//! this process at once, and live at most [`TTL`] so writes made by *another* instance
+//! (several servers on one PostgreSQL) are seen within about a second.
+
+use crate::poll::KeyPrincipal;
+use crate::KeyReject;
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+pub(crate) const TTL: Duration = Duration::from_secs(1);
+/// Bounds memory under a flood of random keys; the map is simply cleared when full.
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Default)]
+pub(crate) struct Caches {
+    keys: RwLock<HashMap<String, (Instant, Result<KeyPrincipal, KeyReject>)>>,
+    /// agent id → (checked at, event_seq, delivered_seq)
+    watermarks: RwLock<HashMap<String, (Instant, i64, i64)>>,
+    /// agent id → last successful poll, waiting to be flushed
+    pub(crate) heartbeats: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+}
+
+fn fresh(at: Instant) -> bool {
+    at.elapsed() < TTL
+}
+
+impl Caches {
+    pub(crate) fn key(&self, hash: &str) -> Option<Result<KeyPrincipal, KeyReject>> {
+        let map = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        map.get(hash).filter(|(at, _)| fresh(*at)).map(|(_, v)| v.clone())
+    }
+
+    pub(crate) fn put_key(&self, hash: &str, v: Result<KeyPrincipal, KeyReject>) {
+        let mut map = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(hash.to_owned(), (Instant::now(), v));
+    }
+
+    /// Forgets everything cached about `agent` (status, keys, watermark).
+    pub(crate) fn forget_agent(&self, agent: &str) {
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (_, v)| !matches!(v, Ok(p) if p.agent_id.as_str() == agent));
+        self.forget_events(agent);
+    }
+
+    pub(crate) fn forget_events(&self, agent: &str) {
+        self.watermarks.write().unwrap_or_else(|p| p.into_inner()).remove(agent);
+    }
+
+    /// `Some(true)` when a fresh watermark says nothing is pending.
+    pub(crate) fn nothing_pending(&self, agent: &str) -> Option<bool> {
+        let map = self.watermarks.read().unwrap_or_else(|p| p.into_inner());
+        map.get(agent).filter(|(at, ..)| fresh(*at)).map(|(_, seq, delivered)| seq <= delivered)
+    }
+
+    pub(crate) fn put_watermark(&self, agent: &str, seq: i64, delivered: i64) {
+        let mut map = self.watermarks.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(agent.to_owned(), (Instant::now(), seq, delivered));
+    }
+}

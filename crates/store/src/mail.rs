@@ -1,0 +1,108 @@
+//! The email outbox: emails are queued in the same transaction as the change that
+//! causes them, and a sender drains the queue.
+
+use crate::error::Result;
+use crate::rows::naive;
+use crate::schema::emails;
+use crate::{Store, ulid};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+/// An email to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmail {
+    /// Recipient address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+}
+
+/// A queued email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEmail {
+    /// Row id.
+    pub id: String,
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Failed attempts so far.
+    pub attempts: i32,
+}
+
+/// Gives up on an email after this many failed attempts.
+pub const MAX_ATTEMPTS: i32 = 10;
+
+pub(crate) fn queue(c: &mut crate::AnyConnection, email: &NewEmail, now: DateTime<Utc>) -> Result<String> {
+    let id = format!("eml_{}", ulid());
+    diesel::insert_into(emails::table)
+        .values((
+            emails::id.eq(&id),
+            emails::to_email.eq(&email.to),
+            emails::subject.eq(&email.subject),
+            emails::body.eq(&email.body),
+            emails::created_at.eq(naive(now)),
+            emails::attempts.eq(0),
+        ))
+        .execute(c)?;
+    Ok(id)
+}
+
+impl Store {
+    /// Unsent emails, oldest first.
+    pub fn unsent_emails(&self, limit: i64) -> Result<Vec<QueuedEmail>> {
+        self.read(|c| {
+            let rows: Vec<(String, String, String, String, i32)> = emails::table
+                .filter(emails::sent_at.is_null())
+                .filter(emails::attempts.lt(MAX_ATTEMPTS))
+                .order(emails::created_at)
+                .limit(limit)
+                .select((emails::id, emails::to_email, emails::subject, emails::body, emails::attempts))
+                .load(c)?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, to, subject, body, attempts)| QueuedEmail { id, to, subject, body, attempts })
+                .collect())
+        })
+    }
+
+    /// Marks an email sent. Its body is replaced: approval links are secrets, and the
+    /// outbox keeps rows for a year.
+    pub fn mark_email_sent(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.write(|c| {
+            diesel::update(emails::table.find(id))
+                .set((emails::sent_at.eq(naive(now)), emails::body.eq("[sent; body removed]")))
+                .execute(c)?;
+            Ok(())
+        })
+    }
+
+    /// Records a failed attempt.
+    pub fn mark_email_failed(&self, id: &str, error: &str) -> Result<()> {
+        self.write(|c| {
+            diesel::update(emails::table.find(id))
+                .set((emails::attempts.eq(emails::attempts + 1), emails::last_error.eq(error)))
+                .execute(c)?;
+            Ok(())
+        })
+    }
+
+    /// Every email queued to `to`, newest first (for tests and the admin outbox view).
+    pub fn emails_to(&self, to: &str) -> Result<Vec<QueuedEmail>> {
+        self.read(|c| {
+            let rows: Vec<(String, String, String, String, i32)> = emails::table
+                .filter(emails::to_email.eq(to))
+                .order(emails::created_at.desc())
+                .select((emails::id, emails::to_email, emails::subject, emails::body, emails::attempts))
+                .load(c)?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, to, subject, body, attempts)| QueuedEmail { id, to, subject, body, attempts })
+                .collect())
+        })
+    }
+}

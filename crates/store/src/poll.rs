@@ -1,0 +1,244 @@
+//! The agent's hot path: key authentication and `GET /api/events`.
+//!
+//! An idle poll (nothing pending, key and watermark cached) touches no database: the
+//! heartbeat is recorded in memory and flushed in batches by the server.
+
+use crate::error::{KeyReject, Result, StoreError};
+use crate::rows::naive;
+use crate::schema::{agents, api_keys, events};
+use crate::{Store, micros};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use heepr_domain::AgentId;
+use heepr_domain::agent::AgentStatus;
+
+/// Events returned by one poll at most (SPEC §15).
+pub const POLL_LIMIT: i64 = 100;
+
+/// The agent a valid API key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPrincipal {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Its owner.
+    pub owner_id: String,
+    /// Its status.
+    pub status: AgentStatus,
+    /// Suspended by support (may poll, may not work).
+    pub suspended: bool,
+}
+
+/// What a poll returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollBatch {
+    /// Oldest first, at most [`POLL_LIMIT`], each the stored compact JSON.
+    pub events: Vec<serde_json::Value>,
+    /// The last id returned (a cursor), when any.
+    pub next: Option<String>,
+}
+
+fn event_id(agent: &AgentId, seq: i64) -> String {
+    format!("evt_{}-{seq:010}", agent.as_str().trim_start_matches(AgentId::PREFIX))
+}
+
+/// The sequence number a cursor names, if it is one of this agent's event ids.
+fn cursor_seq(agent: &AgentId, cursor: &str) -> Option<i64> {
+    let rest = cursor.strip_prefix("evt_")?;
+    let (agent_body, seq) = rest.rsplit_once('-')?;
+    (agent_body == agent.as_str().trim_start_matches(AgentId::PREFIX) && seq.len() == 10)
+        .then(|| seq.parse().ok())
+        .flatten()
+}
+
+pub(crate) fn format_event_id(agent: &AgentId, seq: i64) -> String {
+    event_id(agent, seq)
+}
+
+impl Store {
+    /// Finds the agent of an API key by its SHA-256 hash. Cached for about a second;
+    /// revoking, rotating or suspending through this process takes effect at once.
+    pub fn authenticate_key(&self, key_hash: &str, now: DateTime<Utc>) -> Result<KeyPrincipal> {
+        if let Some(hit) = self.cache.key(key_hash) {
+            return hit.map_err(StoreError::Key);
+        }
+        let found = self.read(|c| {
+            let key: Option<(String, Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>)> = api_keys::table
+                .find(key_hash)
+                .select((api_keys::agent_id, api_keys::expires_at, api_keys::revoked_at))
+                .first(c)
+                .optional()?;
+            let Some((agent_id, expires_at, revoked_at)) = key else {
+                return Ok(Err(KeyReject::Unknown));
+            };
+            if revoked_at.is_some() {
+                return Ok(Err(KeyReject::Revoked));
+            }
+            if expires_at.is_some_and(|e| e <= naive(now)) {
+                return Ok(Err(KeyReject::Expired));
+            }
+            let (owner_id, status, suspended): (String, String, bool) = agents::table
+                .find(&agent_id)
+                .select((agents::owner_id, agents::status, agents::suspended))
+                .first(c)?;
+            Ok(Ok(KeyPrincipal {
+                agent_id: AgentId::parse(&agent_id).ok_or_else(|| StoreError::corrupt(format!("agent id {agent_id}")))?,
+                owner_id,
+                status: AgentStatus::parse(&status).ok_or_else(|| StoreError::corrupt(format!("status {status}")))?,
+                suspended,
+            }))
+        })?;
+        // Expiry depends on `now`; only cache answers that cannot flip within the TTL.
+        self.cache.put_key(key_hash, found.clone());
+        found.map_err(StoreError::Key)
+    }
+
+    /// Notes a successful poll in memory (the online flag); flushed in batches.
+    pub fn heartbeat(&self, agent: &AgentId, now: DateTime<Utc>) {
+        let mut beats = self.cache.heartbeats.lock().unwrap_or_else(|p| p.into_inner());
+        beats.insert(agent.to_string(), micros(now));
+    }
+
+    /// Writes the heartbeats collected since the last flush, in one transaction.
+    /// Returns how many agents were updated.
+    pub fn flush_heartbeats(&self) -> Result<usize> {
+        let beats: Vec<(String, DateTime<Utc>)> = {
+            let mut map = self.cache.heartbeats.lock().unwrap_or_else(|p| p.into_inner());
+            map.drain().collect()
+        };
+        if beats.is_empty() {
+            return Ok(0);
+        }
+        let n = beats.len();
+        let result = self.write(|c| {
+            for (agent, at) in &beats {
+                diesel::update(agents::table.find(agent))
+                    .set(agents::last_seen_at.eq(naive(*at)))
+                    .execute(c)?;
+            }
+            Ok(())
+        });
+        if result.is_err() {
+            // Put them back so the next flush retries (a newer beat wins).
+            let mut map = self.cache.heartbeats.lock().unwrap_or_else(|p| p.into_inner());
+            for (agent, at) in beats {
+                map.entry(agent).or_insert(at);
+            }
+        }
+        result.map(|()| n)
+    }
+
+    /// A heartbeat not flushed yet, if any.
+    pub(crate) fn pending_heartbeat(&self, agent: &str) -> Option<DateTime<Utc>> {
+        self.cache.heartbeats.lock().unwrap_or_else(|p| p.into_inner()).get(agent).copied()
+    }
+
+    /// `GET /api/events`: without a cursor, the undelivered events (drained: they are
+    /// marked delivered); with `since`, every event after that cursor (re-read for
+    /// recovery, and marked delivered too).
+    pub fn poll_events(&self, agent: &AgentId, since: Option<&str>, now: DateTime<Utc>) -> Result<PollBatch> {
+        self.heartbeat(agent, now);
+        let empty = PollBatch {
+            events: Vec::new(),
+            next: None,
+        };
+        let after = match since {
+            Some(cursor) => Some(cursor_seq(agent, cursor).ok_or(StoreError::Cursor("bad_cursor"))?),
+            None => None,
+        };
+        if after.is_none() && self.cache.nothing_pending(agent.as_str()) == Some(true) {
+            return Ok(empty);
+        }
+        if after.is_none() {
+            let (seq, delivered): (i64, i64) = self.read(|c| {
+                Ok(agents::table
+                    .find(agent.as_str())
+                    .select((agents::event_seq, agents::delivered_seq))
+                    .first(c)?)
+            })?;
+            self.cache.put_watermark(agent.as_str(), seq, delivered);
+            if seq <= delivered {
+                return Ok(empty);
+            }
+        }
+        let batch = self.write(|c| {
+            let delivered: i64 = agents::table.find(agent.as_str()).select(agents::delivered_seq).first(c)?;
+            let from = match after {
+                Some(s) => {
+                    // The cursor's own event must still exist: otherwise it was purged
+                    // after retention and events after it may be gone too.
+                    let still_there: i64 = events::table
+                        .filter(events::agent_id.eq(agent.as_str()))
+                        .filter(events::seq.eq(s))
+                        .count()
+                        .get_result(c)?;
+                    if still_there == 0 {
+                        return Err(StoreError::Cursor("cursor_expired"));
+                    }
+                    s
+                }
+                None => delivered,
+            };
+            let rows: Vec<(i64, String)> = events::table
+                .filter(events::agent_id.eq(agent.as_str()))
+                .filter(events::seq.gt(from))
+                .order(events::seq)
+                .limit(POLL_LIMIT)
+                .select((events::seq, events::body))
+                .load(c)?;
+            let last = rows.last().map(|(s, _)| *s);
+            if let Some(last) = last.filter(|l| *l > delivered) {
+                diesel::update(agents::table.find(agent.as_str()))
+                    .set(agents::delivered_seq.eq(last))
+                    .execute(c)?;
+            }
+            let events = rows
+                .into_iter()
+                .map(|(seq, body)| {
+                    serde_json::from_str(&body).map_err(|e| StoreError::corrupt(format!("event {seq}: {e}")))
+                })
+                .collect::<Result<Vec<serde_json::Value>>>()?;
+            Ok(PollBatch {
+                events,
+                next: last.map(|l| event_id(agent, l)),
+            })
+        })?;
+        self.cache.forget_events(agent.as_str());
+        Ok(batch)
+    }
+
+    /// Deletes delivered events older than `before` (retention). Undelivered events
+    /// are kept whatever their age.
+    pub fn purge_delivered_events(&self, before: DateTime<Utc>) -> Result<usize> {
+        let before = naive(before);
+        self.write(|c| {
+            let delivered = agents::table
+                .filter(agents::id.eq(events::agent_id))
+                .select(agents::delivered_seq)
+                .single_value();
+            let n = diesel::delete(
+                events::table
+                    .filter(events::created_at.lt(before))
+                    .filter(events::seq.nullable().le(delivered)),
+            )
+            .execute(c)?;
+            Ok(n)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_belong_to_one_agent() {
+        let a = AgentId::parse("agt_01ABC").unwrap();
+        let b = AgentId::parse("agt_01XYZ").unwrap();
+        let id = event_id(&a, 42);
+        assert_eq!(id, "evt_01ABC-0000000042");
+        assert_eq!(cursor_seq(&a, &id), Some(42));
+        assert_eq!(cursor_seq(&b, &id), None);
+        assert_eq!(cursor_seq(&a, "evt_01ABC-42"), None);
+        assert_eq!(cursor_seq(&a, "garbage"), None);
+    }
+}
