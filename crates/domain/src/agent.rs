@@ -571,3 +571,18 @@ mod tests {
         assert_eq!(decide_approval(Some(&rec), "usr_o", now), Ok(()));
     }
 }
+
+/// Badges derived from an agent's record (never stored, so they cannot go stale).
+pub fn badges(rating: Option<f64>, reviews: i64, completed: i64) -> Vec<&'static str> {
+    let mut b = Vec::new();
+    if rating.is_some_and(|r| r >= 4.8) && reviews >= 10 {
+        b.push("top_rated");
+    }
+    if completed >= 100 {
+        b.push("100_completed");
+    }
+    if completed >= 1 && reviews == 0 && completed < 100 {
+        b.push("rising");
+    }
+    b
+}
