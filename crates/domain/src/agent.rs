@@ -1,14 +1,16 @@
 //! Agents: the wizard's settings and their rules (SPEC §5), bootstrap registration
 //! (SPEC §7, §15) and email approval codes.
 
+use crate::Timestamp;
 use crate::order::{AcceptBand, AcceptMode};
 use crate::points::Points;
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Categories an agent or gig may use.
-pub const CATEGORIES: [&str; 8] = ["code", "design", "video", "writing", "audio", "data", "research", "other"];
+pub const CATEGORIES: [&str; 8] = [
+    "code", "design", "video", "writing", "audio", "data", "research", "other",
+];
 
 /// Default polling cadence: seed 000 says 5, seed 002 and the dashboard say 20; 20 wins.
 pub const DEFAULT_POLL_MINUTES: u32 = 20;
@@ -163,7 +165,14 @@ const MAX_LIST: usize = 50;
 fn text(field: &str, v: &str, min: usize, max: usize) -> Result<(), SettingsError> {
     let n = v.trim().chars().count();
     if n < min {
-        return Err(bad(field, if min == 1 { "is required".to_owned() } else { format!("needs at least {min} characters") }));
+        return Err(bad(
+            field,
+            if min == 1 {
+                "is required".to_owned()
+            } else {
+                format!("needs at least {min} characters")
+            },
+        ));
     }
     if v.chars().count() > max {
         return Err(bad(field, format!("must be at most {max} characters")));
@@ -289,7 +298,9 @@ fn validate_gig(f: &str, g: &Gig) -> Result<(), SettingsError> {
         let qf = format!("{f}.form[{j}]");
         let name_ok = !q.name.is_empty()
             && q.name.len() <= 40
-            && q.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && q.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !name_ok {
             return Err(bad(format!("{qf}.name"), "use 1-40 of a-z, 0-9 and _"));
         }
@@ -335,7 +346,9 @@ impl AgentStatus {
 
     /// The inverse of [`AgentStatus::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PendingApproval, Self::Active, Self::Paused].into_iter().find(|x| x.as_str() == s)
+        [Self::PendingApproval, Self::Active, Self::Paused]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 
@@ -397,7 +410,11 @@ pub fn decide_registration(
 ) -> Result<(), RegisterError> {
     let t = token.filter(|t| t.agent_id == agent_id).ok_or(RegisterError::Unknown)?;
     if t.used || t.voided {
-        return Err(if t.used { RegisterError::Used } else { RegisterError::Unknown });
+        return Err(if t.used {
+            RegisterError::Used
+        } else {
+            RegisterError::Unknown
+        });
     }
     if now >= t.expires_at {
         return Err(RegisterError::Expired);
@@ -481,6 +498,21 @@ pub fn decide_approval(code: Option<&ApprovalRecord>, owner: &str, now: Timestam
     Ok(())
 }
 
+/// Badges derived from an agent's record (never stored, so they cannot go stale).
+pub fn badges(rating: Option<f64>, reviews: i64, completed: i64) -> Vec<&'static str> {
+    let mut b = Vec::new();
+    if rating.is_some_and(|r| r >= 4.8) && reviews >= 10 {
+        b.push("top_rated");
+    }
+    if completed >= 100 {
+        b.push("100_completed");
+    }
+    if completed >= 1 && reviews == 0 && completed < 100 {
+        b.push("rising");
+    }
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,17 +539,30 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(Box<dyn Fn(&mut AgentSettings)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut AgentSettings)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|s| s.poll_minutes = 0), "poll_minutes"),
             (Box::new(|s| s.poll_minutes = 61), "poll_minutes"),
             (Box::new(|s| s.name = " ".into()), "name"),
             (Box::new(|s| s.categories = vec!["cooking".into()]), "categories[0]"),
             (Box::new(|s| s.gigs.clear()), "gigs"),
             (Box::new(|s| s.gigs[0].tiers.clear()), "gigs[0].tiers"),
-            (Box::new(|s| s.gigs[0].tiers[0].price = Points(0)), "gigs[0].tiers[0].price"),
-            (Box::new(|s| s.gigs[0].tiers[0].delivery_days = 0), "gigs[0].tiers[0].delivery_days"),
-            (Box::new(|s| s.gigs[0].form[0].kind = FieldKind::Choice), "gigs[0].form[0].choices"),
-            (Box::new(|s| s.avatar_url = Some("javascript:alert(1)".into())), "avatar_url"),
+            (
+                Box::new(|s| s.gigs[0].tiers[0].price = Points(0)),
+                "gigs[0].tiers[0].price",
+            ),
+            (
+                Box::new(|s| s.gigs[0].tiers[0].delivery_days = 0),
+                "gigs[0].tiers[0].delivery_days",
+            ),
+            (
+                Box::new(|s| s.gigs[0].form[0].kind = FieldKind::Choice),
+                "gigs[0].form[0].choices",
+            ),
+            (
+                Box::new(|s| s.avatar_url = Some("javascript:alert(1)".into())),
+                "avatar_url",
+            ),
             (
                 Box::new(|s| {
                     s.accept_mode = AcceptMode::Auto {
@@ -547,12 +592,30 @@ mod tests {
             used: false,
             voided: false,
         };
-        assert_eq!(decide_registration(None, "agt_a", false, now), Err(RegisterError::Unknown));
-        assert_eq!(decide_registration(Some(&rec), "agt_b", false, now), Err(RegisterError::Unknown));
-        let used = BootstrapRecord { used: true, ..rec.clone() };
-        assert_eq!(decide_registration(Some(&used), "agt_a", true, now + Duration::days(8)), Err(RegisterError::Used));
-        assert_eq!(decide_registration(Some(&rec), "agt_a", true, now + Duration::days(7)), Err(RegisterError::Expired));
-        assert_eq!(decide_registration(Some(&rec), "agt_a", true, now), Err(RegisterError::ActiveKeyExists));
+        assert_eq!(
+            decide_registration(None, "agt_a", false, now),
+            Err(RegisterError::Unknown)
+        );
+        assert_eq!(
+            decide_registration(Some(&rec), "agt_b", false, now),
+            Err(RegisterError::Unknown)
+        );
+        let used = BootstrapRecord {
+            used: true,
+            ..rec.clone()
+        };
+        assert_eq!(
+            decide_registration(Some(&used), "agt_a", true, now + Duration::days(8)),
+            Err(RegisterError::Used)
+        );
+        assert_eq!(
+            decide_registration(Some(&rec), "agt_a", true, now + Duration::days(7)),
+            Err(RegisterError::Expired)
+        );
+        assert_eq!(
+            decide_registration(Some(&rec), "agt_a", true, now),
+            Err(RegisterError::ActiveKeyExists)
+        );
         assert_eq!(decide_registration(Some(&rec), "agt_a", false, now), Ok(()));
     }
 
@@ -565,24 +628,15 @@ mod tests {
             used: false,
         };
         assert_eq!(decide_approval(Some(&rec), "usr_x", now), Err(ApprovalError::Unknown));
-        assert_eq!(decide_approval(Some(&rec), "usr_o", now + Duration::hours(24)), Err(ApprovalError::Expired));
-        let used = ApprovalRecord { used: true, ..rec.clone() };
+        assert_eq!(
+            decide_approval(Some(&rec), "usr_o", now + Duration::hours(24)),
+            Err(ApprovalError::Expired)
+        );
+        let used = ApprovalRecord {
+            used: true,
+            ..rec.clone()
+        };
         assert_eq!(decide_approval(Some(&used), "usr_o", now), Err(ApprovalError::Used));
         assert_eq!(decide_approval(Some(&rec), "usr_o", now), Ok(()));
     }
-}
-
-/// Badges derived from an agent's record (never stored, so they cannot go stale).
-pub fn badges(rating: Option<f64>, reviews: i64, completed: i64) -> Vec<&'static str> {
-    let mut b = Vec::new();
-    if rating.is_some_and(|r| r >= 4.8) && reviews >= 10 {
-        b.push("top_rated");
-    }
-    if completed >= 100 {
-        b.push("100_completed");
-    }
-    if completed >= 1 && reviews == 0 && completed < 100 {
-        b.push("rising");
-    }
-    b
 }

@@ -23,6 +23,38 @@ pub struct HttpConfig {
     pub starter_points: i64,
     /// heepr order fee in basis points, snapshotted onto each order.
     pub fee_bps: u16,
+    /// Mark the session cookie `Secure` (serve over HTTPS).
+    pub cookie_secure: bool,
+    /// Session lifetime in days.
+    pub session_days: i64,
+    /// API keys expire after this many days (`None`: never).
+    pub key_ttl_days: Option<i64>,
+    /// Origins allowed to call the API from a browser with credentials.
+    pub cors_origins: Vec<String>,
+    /// Failed logins allowed per email per 15 minutes.
+    pub login_limit_per_email: u32,
+    /// Failed logins allowed per IP per 15 minutes.
+    pub login_limit_per_ip: u32,
+}
+
+impl HttpConfig {
+    /// Defaults suitable for tests and local runs.
+    pub fn local(bind: &str) -> Self {
+        Self {
+            bind: bind.to_owned(),
+            base_url: format!("http://{bind}"),
+            json_limit: 1 << 20,
+            workers: 0,
+            starter_points: 1000,
+            fee_bps: 0,
+            cookie_secure: false,
+            session_days: 30,
+            key_ttl_days: None,
+            cors_origins: Vec::new(),
+            login_limit_per_email: 10,
+            login_limit_per_ip: 100,
+        }
+    }
 }
 
 /// Shared by all handlers.
@@ -33,6 +65,26 @@ pub struct AppState {
     pub policy: Policy,
     /// HTTP settings.
     pub config: HttpConfig,
+    /// Failed-login counters.
+    pub(crate) logins: crate::ratelimit::LoginLimiter,
+}
+
+impl AppState {
+    /// Builds the shared state.
+    pub fn new(store: Store, policy: Policy, config: HttpConfig) -> Self {
+        let logins = crate::ratelimit::LoginLimiter::new(config.login_limit_per_email, config.login_limit_per_ip);
+        Self {
+            store,
+            policy,
+            config,
+            logins,
+        }
+    }
+
+    /// The current time, truncated to what the database keeps.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        heepr_store::micros(chrono::Utc::now())
+    }
 }
 
 /// Mounts every route; used by [`Application`] and by in-process tests.
@@ -43,6 +95,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .app_data(web::JsonConfig::default().limit(limit).error_handler(json_error))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .configure(crate::routes::configure)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
             }));
@@ -72,6 +125,7 @@ impl Application {
         let state = web::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(cors(&state.config.cors_origins))
                 .wrap(from_fn(request_id::middleware))
                 .configure(configure(state.clone()))
         })
@@ -105,4 +159,25 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// Browsers may call the API with credentials only from the configured origins;
+/// without any, cross-origin requests get no CORS headers at all.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::{Method, header};
+    let mut cors = actix_cors::Cors::default();
+    for o in origins {
+        cors = cors.allowed_origin(o);
+    }
+    cors.allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static(crate::principal::CLIENT_HEADER),
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::ETAG, header::HeaderName::from_static(request_id::HEADER)])
+        .supports_credentials()
+        .max_age(3600)
 }

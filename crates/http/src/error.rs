@@ -7,6 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use heepr_domain::DomainError;
+use heepr_domain::agent::{ApprovalError, RegisterError};
 use heepr_store::StoreError;
 use serde::Serialize;
 use std::fmt;
@@ -42,6 +43,17 @@ pub enum ApiError {
     /// A body is over its limit.
     #[error("the request body is too large")]
     TooLarge,
+    /// Authenticated, but not allowed.
+    #[error("{message}")]
+    Forbidden {
+        /// Machine code.
+        code: &'static str,
+        /// Human message.
+        message: &'static str,
+    },
+    /// Too many attempts; retry later.
+    #[error("too many attempts; try again later")]
+    TooManyAttempts,
     /// A blocking task failed to run (pool shut down).
     #[error("background task failed: {0}")]
     Blocking(String),
@@ -83,6 +95,34 @@ impl ApiError {
                 };
                 (status, d.code(), field)
             }
+            Self::Forbidden { code, .. } => (S::FORBIDDEN, code, None),
+            Self::TooManyAttempts => (S::TOO_MANY_REQUESTS, "too_many_attempts", None),
+            Self::Store(StoreError::Settings(e)) => {
+                (S::UNPROCESSABLE_ENTITY, "validation_failed", Some(e.field.as_str()))
+            }
+            Self::Store(StoreError::Register(e)) => {
+                let status = match e {
+                    RegisterError::ActiveKeyExists => S::CONFLICT,
+                    _ => S::UNAUTHORIZED,
+                };
+                (status, e.code(), None)
+            }
+            Self::Store(StoreError::Approval(e)) => {
+                let status = match e {
+                    ApprovalError::Unknown => S::NOT_FOUND,
+                    _ => S::GONE,
+                };
+                (status, e.code(), None)
+            }
+            Self::Store(StoreError::Key(k)) => (S::UNAUTHORIZED, k.code(), None),
+            Self::Store(StoreError::Cursor(code)) => {
+                let status = if *code == "cursor_expired" {
+                    S::GONE
+                } else {
+                    S::BAD_REQUEST
+                };
+                (status, code, None)
+            }
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
@@ -92,6 +132,14 @@ impl ApiError {
     fn public_message(&self) -> String {
         match self {
             Self::Store(StoreError::Domain(d)) => d.to_string(),
+            Self::Store(StoreError::Settings(e)) => e.to_string(),
+            Self::Store(StoreError::Register(e)) => e.to_string(),
+            Self::Store(StoreError::Approval(e)) => e.to_string(),
+            Self::Store(StoreError::Key(k)) => k.message().to_owned(),
+            Self::Store(StoreError::Cursor(code)) => match *code {
+                "cursor_expired" => "the cursor is older than the retention period".into(),
+                _ => "malformed cursor: pass an event id from a previous poll".into(),
+            },
             Self::Store(StoreError::Duplicate(what)) => format!("{what} is already taken"),
             Self::Store(StoreError::Contention) => "the resource is busy; retry".into(),
             Self::Store(StoreError::NotFound) => "not found".into(),

@@ -4,7 +4,12 @@
 mod app;
 mod error;
 mod health;
+mod principal;
+mod ratelimit;
 mod request_id;
+mod routes;
+mod skill;
+mod views;
 
 pub use app::{AppState, Application, HttpConfig, configure};
 pub use error::ApiError;

@@ -89,6 +89,24 @@ pub struct Config {
     /// Seconds between scheduler passes over due order timers.
     #[arg(long, env = "HEEPR_SCHEDULER_SECS", default_value_t = 5, global = true)]
     pub scheduler_secs: u64,
+    /// Mark the session cookie Secure (set when serving over HTTPS).
+    #[arg(long, env = "HEEPR_COOKIE_SECURE", default_value_t = false, global = true)]
+    pub cookie_secure: bool,
+    /// Session lifetime in days.
+    #[arg(long, env = "HEEPR_SESSION_DAYS", default_value_t = 30, global = true)]
+    pub session_days: i64,
+    /// API keys expire after this many days (unset: never).
+    #[arg(long, env = "HEEPR_KEY_TTL_DAYS", global = true)]
+    pub key_ttl_days: Option<i64>,
+    /// Comma-separated browser origins allowed to call the API with credentials.
+    #[arg(long, env = "HEEPR_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+    /// Failed logins allowed per email per 15 minutes.
+    #[arg(long, env = "HEEPR_LOGIN_LIMIT_EMAIL", default_value_t = 10, global = true)]
+    pub login_limit_email: u32,
+    /// Failed logins allowed per IP per 15 minutes.
+    #[arg(long, env = "HEEPR_LOGIN_LIMIT_IP", default_value_t = 100, global = true)]
+    pub login_limit_ip: u32,
     /// Log format.
     #[arg(long, env = "HEEPR_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -142,6 +160,17 @@ impl Config {
             workers: self.workers,
             starter_points: self.starter_points,
             fee_bps: self.fee_bps,
+            cookie_secure: self.cookie_secure,
+            session_days: self.session_days,
+            key_ttl_days: self.key_ttl_days,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            login_limit_per_email: self.login_limit_email,
+            login_limit_per_ip: self.login_limit_ip,
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod mail;
 mod scheduler;
 
 use clap::Parser;
@@ -62,20 +63,28 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let http = cfg.http()?;
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
+    let mailer = mail::Mailer::from_config(&cfg.mail).map_err(ServerError::Config)?;
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(AppState {
-            store: store.clone(),
-            policy: policy.clone(),
-            config: http.clone(),
-        })
-        .map_err(|cause| ServerError::Bind {
-            addr: http.bind.clone(),
-            cause,
+        let app = Application::build(AppState::new(store.clone(), policy.clone(), http.clone())).map_err(|cause| {
+            ServerError::Bind {
+                addr: http.bind.clone(),
+                cause,
+            }
         })?;
         tracing::info!(backend = ?store.backend(), "listening on http://{}", app.addr());
-        let timers = actix_web::rt::spawn(scheduler::run(store, policy, scheduler_every));
+        let jobs = vec![
+            actix_web::rt::spawn(scheduler::run(store.clone(), policy, scheduler_every)),
+            actix_web::rt::spawn(scheduler::housekeeping(store.clone())),
+            actix_web::rt::spawn(mail::run(store.clone(), mailer)),
+        ];
         let served = app.run().await;
-        timers.abort();
+        for job in jobs {
+            job.abort();
+        }
+        // Heartbeats still in memory are written before exit.
+        if let Err(e) = store.flush_heartbeats() {
+            tracing::warn!(error = %e, "final heartbeat flush failed");
+        }
         tracing::info!("shut down");
         served.map_err(|e| ServerError::Command(format!("server error: {e}")))?;
         Ok(ExitCode::SUCCESS)

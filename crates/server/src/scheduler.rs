@@ -40,3 +40,36 @@ pub async fn run(store: Store, policy: Policy, every: Duration) {
         }
     }
 }
+
+/// Flushes coalesced heartbeats every few seconds, and hourly purges delivered events
+/// past retention (7 days) and expired sessions.
+pub async fn housekeeping(store: Store) {
+    let mut beat = tokio::time::interval(Duration::from_secs(5));
+    let mut purge = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = beat.tick() => {
+                let store = store.clone();
+                let flushed = tokio::task::spawn_blocking(move || store.flush_heartbeats()).await;
+                if let Ok(Err(e)) = flushed {
+                    tracing::warn!(error = %e, "heartbeat flush failed");
+                }
+            }
+            _ = purge.tick() => {
+                let store = store.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    let now = chrono::Utc::now();
+                    let events = store.purge_delivered_events(now - chrono::Duration::days(7))?;
+                    let sessions = store.purge_expired_sessions(now)?;
+                    Ok::<_, heepr_store::StoreError>((events, sessions))
+                })
+                .await;
+                match done {
+                    Ok(Ok((events, sessions))) if events + sessions > 0 => tracing::info!(events, sessions, "retention purge"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "retention purge failed"),
+                    _ => {}
+                }
+            }
+        }
+    }
+}

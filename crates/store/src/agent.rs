@@ -126,7 +126,9 @@ pub enum BrowseSort {
 /// Gives every gig an id (keeping ids the owner sent back) so orders can name it.
 fn assign_gig_ids(settings: &mut AgentSettings, existing: &[Gig]) {
     for g in &mut settings.gigs {
-        let known = g.id.as_ref().is_some_and(|id| existing.iter().any(|e| e.id.as_ref() == Some(id)));
+        let known =
+            g.id.as_ref()
+                .is_some_and(|id| existing.iter().any(|e| e.id.as_ref() == Some(id)));
         if !known {
             g.id = Some(format!("gig_{}", ulid()));
         }
@@ -136,7 +138,13 @@ fn assign_gig_ids(settings: &mut AgentSettings, existing: &[Gig]) {
 /// The columns derived from the settings, so browsing can filter in SQL.
 fn derived(settings: &AgentSettings) -> (String, String, i64, i64) {
     let categories = format!(",{},", settings.categories.join(","));
-    let search = format!("{} {} {}", settings.name, settings.description, settings.skills.join(" ")).to_lowercase();
+    let search = format!(
+        "{} {} {}",
+        settings.name,
+        settings.description,
+        settings.skills.join(" ")
+    )
+    .to_lowercase();
     let (min, max) = settings.price_range();
     (categories, search, min.get(), max.get())
 }
@@ -182,9 +190,13 @@ fn insert_approval(
 }
 
 fn revoke_live_keys(c: &mut AnyConnection, agent: &str, now: DateTime<Utc>) -> Result<usize> {
-    Ok(diesel::update(api_keys::table.filter(api_keys::agent_id.eq(agent)).filter(api_keys::revoked_at.is_null()))
-        .set(api_keys::revoked_at.eq(naive(now)))
-        .execute(c)?)
+    Ok(diesel::update(
+        api_keys::table
+            .filter(api_keys::agent_id.eq(agent))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(naive(now)))
+    .execute(c)?)
 }
 
 impl Store {
@@ -281,9 +293,16 @@ impl Store {
                 return Err(heepr_domain::agent::ApprovalError::Used.into());
             }
             if ApprovalPurpose::parse(&purpose) == Some(ApprovalPurpose::Activate) {
-                diesel::update(agents::table.find(&agent_id).filter(agents::status.eq(AgentStatus::PendingApproval.as_str())))
-                    .set((agents::status.eq(AgentStatus::Active.as_str()), agents::updated_at.eq(naive(now))))
-                    .execute(c)?;
+                diesel::update(
+                    agents::table
+                        .find(&agent_id)
+                        .filter(agents::status.eq(AgentStatus::PendingApproval.as_str())),
+                )
+                .set((
+                    agents::status.eq(AgentStatus::Active.as_str()),
+                    agents::updated_at.eq(naive(now)),
+                ))
+                .execute(c)?;
             }
             diesel::update(
                 bootstrap_tokens::table
@@ -369,9 +388,13 @@ impl Store {
                 voided: voided.is_some(),
             });
             decide_registration(record.as_ref(), agent_id, live_keys > 0, now)?;
-            let won = diesel::update(bootstrap_tokens::table.find(token_hash).filter(bootstrap_tokens::used_at.is_null()))
-                .set(bootstrap_tokens::used_at.eq(naive(now)))
-                .execute(c)?;
+            let won = diesel::update(
+                bootstrap_tokens::table
+                    .find(token_hash)
+                    .filter(bootstrap_tokens::used_at.is_null()),
+            )
+            .set(bootstrap_tokens::used_at.eq(naive(now)))
+            .execute(c)?;
             if won == 0 {
                 return Err(heepr_domain::agent::RegisterError::Used.into());
             }
@@ -481,7 +504,13 @@ impl Store {
 
     /// Pauses or resumes an approved agent. `owner = None` means the agent itself
     /// (`POST /api/status`). Suspension is a separate flag and is never changed here.
-    pub fn set_agent_paused(&self, owner: Option<&UserId>, id: &str, paused: bool, now: DateTime<Utc>) -> Result<AgentRecord> {
+    pub fn set_agent_paused(
+        &self,
+        owner: Option<&UserId>,
+        id: &str,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> Result<AgentRecord> {
         let a = self.write(|c| {
             let a = match owner {
                 Some(o) => load_owned(c, o, id)?,
@@ -494,7 +523,11 @@ impl Store {
                 }
                 .into());
             }
-            let status = if paused { AgentStatus::Paused } else { AgentStatus::Active };
+            let status = if paused {
+                AgentStatus::Paused
+            } else {
+                AgentStatus::Active
+            };
             diesel::update(agents::table.find(id))
                 .set((agents::status.eq(status.as_str()), agents::updated_at.eq(naive(now))))
                 .execute(c)?;
@@ -512,14 +545,24 @@ impl Store {
                 .select(AgentRow::as_select())
                 .into_boxed();
             if let Some(cat) = &q.category {
-                query = query.filter(agents::categories.like(format!("%,{},%", like_escape(cat))).escape('\\'));
+                query = query.filter(
+                    agents::categories
+                        .like(format!("%,{},%", like_escape(cat)))
+                        .escape('\\'),
+                );
             }
             if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                query = query.filter(agents::search.like(format!("%{}%", like_escape(&text.to_lowercase()))).escape('\\'));
+                query = query.filter(
+                    agents::search
+                        .like(format!("%{}%", like_escape(&text.to_lowercase())))
+                        .escape('\\'),
+                );
             }
             if let Some(min) = q.min_rating {
                 let tenths = (min * 10.0).round() as i64;
-                query = query.filter(agents::rating_count.gt(0)).filter((agents::rating_sum * 10).ge(agents::rating_count * tenths));
+                query = query
+                    .filter(agents::rating_count.gt(0))
+                    .filter((agents::rating_sum * 10).ge(agents::rating_count * tenths));
             }
             if let Some(online) = q.online {
                 let since = naive(now - Duration::minutes(60));
@@ -537,7 +580,11 @@ impl Store {
             }
             query = match q.sort {
                 BrowseSort::Newest => query.order((agents::created_at.desc(), agents::id.desc())),
-                BrowseSort::Rating => query.order((agents::rating_x100.desc(), agents::rating_count.desc(), agents::id.desc())),
+                BrowseSort::Rating => query.order((
+                    agents::rating_x100.desc(),
+                    agents::rating_count.desc(),
+                    agents::id.desc(),
+                )),
                 BrowseSort::Orders => query.order((agents::completed_count.desc(), agents::id.desc())),
                 BrowseSort::Price => query.order((agents::price_min.asc(), agents::id.desc())),
             };

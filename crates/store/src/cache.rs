@@ -3,8 +3,8 @@
 //! this process at once, and live at most [`TTL`] so writes made by *another* instance
 //! (several servers on one PostgreSQL) are seen within about a second.
 
-use crate::poll::KeyPrincipal;
 use crate::KeyReject;
+use crate::poll::KeyPrincipal;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -13,9 +13,11 @@ pub(crate) const TTL: Duration = Duration::from_secs(1);
 /// Bounds memory under a flood of random keys; the map is simply cleared when full.
 const MAX_ENTRIES: usize = 100_000;
 
+type KeyAnswer = Result<KeyPrincipal, KeyReject>;
+
 #[derive(Default)]
 pub(crate) struct Caches {
-    keys: RwLock<HashMap<String, (Instant, Result<KeyPrincipal, KeyReject>)>>,
+    keys: RwLock<HashMap<String, (Instant, KeyAnswer)>>,
     /// agent id → (checked at, event_seq, delivered_seq)
     watermarks: RwLock<HashMap<String, (Instant, i64, i64)>>,
     /// agent id → last successful poll, waiting to be flushed
@@ -56,7 +58,9 @@ impl Caches {
     /// `Some(true)` when a fresh watermark says nothing is pending.
     pub(crate) fn nothing_pending(&self, agent: &str) -> Option<bool> {
         let map = self.watermarks.read().unwrap_or_else(|p| p.into_inner());
-        map.get(agent).filter(|(at, ..)| fresh(*at)).map(|(_, seq, delivered)| seq <= delivered)
+        map.get(agent)
+            .filter(|(at, ..)| fresh(*at))
+            .map(|(_, seq, delivered)| seq <= delivered)
     }
 
     pub(crate) fn put_watermark(&self, agent: &str, seq: i64, delivered: i64) {

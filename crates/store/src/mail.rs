@@ -61,11 +61,23 @@ impl Store {
                 .filter(emails::attempts.lt(MAX_ATTEMPTS))
                 .order(emails::created_at)
                 .limit(limit)
-                .select((emails::id, emails::to_email, emails::subject, emails::body, emails::attempts))
+                .select((
+                    emails::id,
+                    emails::to_email,
+                    emails::subject,
+                    emails::body,
+                    emails::attempts,
+                ))
                 .load(c)?;
             Ok(rows
                 .into_iter()
-                .map(|(id, to, subject, body, attempts)| QueuedEmail { id, to, subject, body, attempts })
+                .map(|(id, to, subject, body, attempts)| QueuedEmail {
+                    id,
+                    to,
+                    subject,
+                    body,
+                    attempts,
+                })
                 .collect())
         })
     }
@@ -97,11 +109,23 @@ impl Store {
             let rows: Vec<(String, String, String, String, i32)> = emails::table
                 .filter(emails::to_email.eq(to))
                 .order(emails::created_at.desc())
-                .select((emails::id, emails::to_email, emails::subject, emails::body, emails::attempts))
+                .select((
+                    emails::id,
+                    emails::to_email,
+                    emails::subject,
+                    emails::body,
+                    emails::attempts,
+                ))
                 .load(c)?;
             Ok(rows
                 .into_iter()
-                .map(|(id, to, subject, body, attempts)| QueuedEmail { id, to, subject, body, attempts })
+                .map(|(id, to, subject, body, attempts)| QueuedEmail {
+                    id,
+                    to,
+                    subject,
+                    body,
+                    attempts,
+                })
                 .collect())
         })
     }

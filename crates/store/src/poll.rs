@@ -55,6 +55,12 @@ pub(crate) fn format_event_id(agent: &AgentId, seq: i64) -> String {
 }
 
 impl Store {
+    /// The cached answer for a key hash, if fresh (no database, cheap enough to call
+    /// on an async thread).
+    pub fn cached_key(&self, key_hash: &str) -> Option<Result<KeyPrincipal>> {
+        self.cache.key(key_hash).map(|r| r.map_err(StoreError::Key))
+    }
+
     /// Finds the agent of an API key by its SHA-256 hash. Cached for about a second;
     /// revoking, rotating or suspending through this process takes effect at once.
     pub fn authenticate_key(&self, key_hash: &str, now: DateTime<Utc>) -> Result<KeyPrincipal> {
@@ -81,7 +87,8 @@ impl Store {
                 .select((agents::owner_id, agents::status, agents::suspended))
                 .first(c)?;
             Ok(Ok(KeyPrincipal {
-                agent_id: AgentId::parse(&agent_id).ok_or_else(|| StoreError::corrupt(format!("agent id {agent_id}")))?,
+                agent_id: AgentId::parse(&agent_id)
+                    .ok_or_else(|| StoreError::corrupt(format!("agent id {agent_id}")))?,
                 owner_id,
                 status: AgentStatus::parse(&status).ok_or_else(|| StoreError::corrupt(format!("status {status}")))?,
                 suspended,
@@ -129,7 +136,22 @@ impl Store {
 
     /// A heartbeat not flushed yet, if any.
     pub(crate) fn pending_heartbeat(&self, agent: &str) -> Option<DateTime<Utc>> {
-        self.cache.heartbeats.lock().unwrap_or_else(|p| p.into_inner()).get(agent).copied()
+        self.cache
+            .heartbeats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(agent)
+            .copied()
+    }
+
+    /// An idle poll answered from memory: `true` when no cursor was given, the
+    /// watermark is fresh and nothing is pending (the heartbeat is recorded too).
+    pub fn idle_poll_from_cache(&self, agent: &AgentId, now: DateTime<Utc>) -> bool {
+        let idle = self.cache.nothing_pending(agent.as_str()) == Some(true);
+        if idle {
+            self.heartbeat(agent, now);
+        }
+        idle
     }
 
     /// `GET /api/events`: without a cursor, the undelivered events (drained: they are
@@ -161,7 +183,10 @@ impl Store {
             }
         }
         let batch = self.write(|c| {
-            let delivered: i64 = agents::table.find(agent.as_str()).select(agents::delivered_seq).first(c)?;
+            let delivered: i64 = agents::table
+                .find(agent.as_str())
+                .select(agents::delivered_seq)
+                .first(c)?;
             let from = match after {
                 Some(s) => {
                     // The cursor's own event must still exist: otherwise it was purged

@@ -1,16 +1,22 @@
 //! Browser sessions, stored by the SHA-256 of their token.
 
+use crate::Store;
 use crate::error::Result;
 use crate::rows::naive;
 use crate::schema::sessions;
-use crate::Store;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::UserId;
 
 impl Store {
     /// Records a new session.
-    pub fn create_session(&self, user: &UserId, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<()> {
+    pub fn create_session(
+        &self,
+        user: &UserId,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         self.write(|c| {
             diesel::insert_into(sessions::table)
                 .values((

@@ -118,15 +118,32 @@ fn user_record(row: UserCols) -> Result<UserRecord> {
     })
 }
 
-const USER_COLS: (users::id, users::email, users::display_name, users::password_hash, users::roles, users::created_at) =
-    (users::id, users::email, users::display_name, users::password_hash, users::roles, users::created_at);
+const USER_COLS: (
+    users::id,
+    users::email,
+    users::display_name,
+    users::password_hash,
+    users::roles,
+    users::created_at,
+) = (
+    users::id,
+    users::email,
+    users::display_name,
+    users::password_hash,
+    users::roles,
+    users::created_at,
+);
 
 impl Store {
     /// A user by email (any letter case).
     pub fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
         let email = email.trim().to_lowercase();
         self.read(|c| {
-            let row: Option<UserCols> = users::table.filter(users::email.eq(&email)).select(USER_COLS).first(c).optional()?;
+            let row: Option<UserCols> = users::table
+                .filter(users::email.eq(&email))
+                .select(USER_COLS)
+                .first(c)
+                .optional()?;
             row.map(user_record).transpose()
         })
     }
@@ -142,11 +159,18 @@ impl Store {
     /// Adds a role (idempotent) and returns the user.
     pub fn add_role(&self, id: &UserId, role: Role) -> Result<UserRecord> {
         self.write(|c| {
-            let row: UserCols = users::table.find(id.as_str()).select(USER_COLS).first(c).optional()?.ok_or(StoreError::NotFound)?;
+            let row: UserCols = users::table
+                .find(id.as_str())
+                .select(USER_COLS)
+                .first(c)
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
             let mut user = user_record(row)?;
             if !user.has(role) {
                 user.roles.push(role.as_str().to_owned());
-                diesel::update(users::table.find(id.as_str())).set(users::roles.eq(user.roles.join(","))).execute(c)?;
+                diesel::update(users::table.find(id.as_str()))
+                    .set(users::roles.eq(user.roles.join(",")))
+                    .execute(c)?;
             }
             Ok(user)
         })

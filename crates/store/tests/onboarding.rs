@@ -16,7 +16,9 @@ fn approve(store: &heepr_store::Store, w: &World, code: &str, token: &str) {
         subject: "s".into(),
         body: "b".into(),
     };
-    store.request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0()).unwrap();
+    store
+        .request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0())
+        .unwrap();
     store.confirm_approval(&w.owner, code, token, t0()).unwrap();
 }
 
@@ -27,20 +29,39 @@ fn register_checks_unknown_used_expired_and_active_key() {
         let w = world(&store);
         approve(&store, &w, "code1", "tok1");
         let reg = |tok: &str, key: &str, at| store.register_agent(tok, w.agent.as_str(), key, None, at);
-        assert!(matches!(reg("nope", "k0", t0()), Err(StoreError::Register(RegisterError::Unknown))));
+        assert!(matches!(
+            reg("nope", "k0", t0()),
+            Err(StoreError::Register(RegisterError::Unknown))
+        ));
         assert!(matches!(
             store.register_agent("tok1", "agt_other", "k0", None, t0()),
             Err(StoreError::Register(RegisterError::Unknown))
         ));
-        assert!(matches!(reg("tok1", "k0", t0() + Duration::days(7)), Err(StoreError::Register(RegisterError::Expired))));
+        assert!(matches!(
+            reg("tok1", "k0", t0() + Duration::days(7)),
+            Err(StoreError::Register(RegisterError::Expired))
+        ));
         reg("tok1", "key1", t0()).unwrap();
-        assert!(matches!(reg("tok1", "key2", t0()), Err(StoreError::Register(RegisterError::Used))), "{}", db.label);
+        assert!(
+            matches!(
+                reg("tok1", "key2", t0()),
+                Err(StoreError::Register(RegisterError::Used))
+            ),
+            "{}",
+            db.label
+        );
 
         approve(&store, &w, "code2", "tok2");
-        assert!(matches!(reg("tok2", "key2", t0()), Err(StoreError::Register(RegisterError::ActiveKeyExists))));
+        assert!(matches!(
+            reg("tok2", "key2", t0()),
+            Err(StoreError::Register(RegisterError::ActiveKeyExists))
+        ));
         // The token was not consumed: after a revoke it works.
         assert!(store.revoke_agent_key(&w.owner, w.agent.as_str(), t0()).unwrap());
-        assert!(matches!(store.authenticate_key("key1", t0()), Err(StoreError::Key(KeyReject::Revoked))));
+        assert!(matches!(
+            store.authenticate_key("key1", t0()),
+            Err(StoreError::Key(KeyReject::Revoked))
+        ));
         reg("tok2", "key2", t0()).unwrap();
         assert_eq!(store.authenticate_key("key2", t0()).unwrap().agent_id, w.agent);
     }
@@ -54,7 +75,11 @@ fn regenerating_voids_earlier_unused_tokens() {
         approve(&store, &w, "c1", "old");
         approve(&store, &w, "c2", "new");
         let r = store.register_agent("old", w.agent.as_str(), "k", None, t0());
-        assert!(matches!(r, Err(StoreError::Register(RegisterError::Unknown))), "{}", db.label);
+        assert!(
+            matches!(r, Err(StoreError::Register(RegisterError::Unknown))),
+            "{}",
+            db.label
+        );
         store.register_agent("new", w.agent.as_str(), "k", None, t0()).unwrap();
     }
 }
@@ -77,7 +102,11 @@ fn thirty_two_concurrent_registrations_yield_one_key() {
         let ok = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 1, "{}", db.label);
         for r in results.iter().filter(|r| r.is_err()) {
-            assert!(matches!(r, Err(StoreError::Register(RegisterError::Used))), "{}: {r:?}", db.label);
+            assert!(
+                matches!(r, Err(StoreError::Register(RegisterError::Used))),
+                "{}: {r:?}",
+                db.label
+            );
         }
     }
 }
@@ -93,22 +122,41 @@ fn poll_drains_and_since_replays() {
         let first = store.poll_events(&w.agent, None, t0()).unwrap();
         assert_eq!(first.events.len(), 2, "{}", db.label);
         assert_eq!(first.events[0]["o"], a.id.as_str());
-        assert!(store.poll_events(&w.agent, None, t0()).unwrap().events.is_empty(), "drained");
+        assert!(
+            store.poll_events(&w.agent, None, t0()).unwrap().events.is_empty(),
+            "drained"
+        );
 
         let cursor = first.events[0]["id"].as_str().unwrap().to_owned();
         let replay = store.poll_events(&w.agent, Some(&cursor), t0()).unwrap();
         assert_eq!(replay.events, first.events[1..].to_vec());
         assert_eq!(replay.next, first.next);
 
-        store.order_command(&a.id, Actor::Agent, Command::Decline { reason: "capacity".into() }, &Policy::default(), t0()).unwrap();
+        store
+            .order_command(
+                &a.id,
+                Actor::Agent,
+                Command::Decline {
+                    reason: "capacity".into(),
+                },
+                &Policy::default(),
+                t0(),
+            )
+            .unwrap();
         let next = store.poll_events(&w.agent, None, t0()).unwrap();
         assert_eq!(next.events.len(), 1, "a new event after a drain is seen at once");
         assert_eq!(next.events[0]["k"], "order_refunded");
 
-        assert!(matches!(store.poll_events(&w.agent, Some("evt_bogus"), t0()), Err(StoreError::Cursor("bad_cursor"))));
+        assert!(matches!(
+            store.poll_events(&w.agent, Some("evt_bogus"), t0()),
+            Err(StoreError::Cursor("bad_cursor"))
+        ));
         // Retention purges only delivered events; a purged cursor is expired.
         assert_eq!(store.purge_delivered_events(t0() + Duration::days(8)).unwrap(), 3);
-        assert!(matches!(store.poll_events(&w.agent, Some(&cursor), t0()), Err(StoreError::Cursor("cursor_expired"))));
+        assert!(matches!(
+            store.poll_events(&w.agent, Some(&cursor), t0()),
+            Err(StoreError::Cursor("cursor_expired"))
+        ));
     }
 }
 
@@ -122,7 +170,10 @@ fn heartbeats_are_coalesced_and_flushed() {
             store.poll_events(&w.agent, None, t0() + Duration::seconds(i)).unwrap();
         }
         // Visible before the flush (merged from memory) …
-        assert_eq!(store.agent(w.agent.as_str()).unwrap().last_seen_at, Some(t0() + Duration::seconds(4)));
+        assert_eq!(
+            store.agent(w.agent.as_str()).unwrap().last_seen_at,
+            Some(t0() + Duration::seconds(4))
+        );
         assert_eq!(store.flush_heartbeats().unwrap(), 1, "five polls, one write");
         assert_eq!(store.flush_heartbeats().unwrap(), 0);
         // … and stored after it.

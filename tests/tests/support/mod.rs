@@ -124,9 +124,17 @@ impl Server {
         }
     }
 
-    /// Log lines seen so far (after `listening on`).
-    pub fn log_lines(&self) -> Vec<String> {
-        self.lines.try_iter().collect()
+    /// Waits (with a deadline) for a log line containing `needle` and returns it.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line containing {needle:?} within 30 s"),
+            }
+        }
     }
 }
 
@@ -153,4 +161,88 @@ pub fn run_command(db: &TestDb, data: &TempDir, args: &[&str], env: &[(&str, &st
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A browser-like client: keeps cookies, sends the anti-forgery header.
+pub fn browser() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-heepr-client", reqwest::header::HeaderValue::from_static("e2e"));
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// A wizard payload that passes validation.
+pub fn wizard(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "description": "Fixes bugs in Rust and Python projects",
+        "categories": ["code"],
+        "skills": ["rust", "python"],
+        "tools": ["git"],
+        "gigs": [{
+            "title": "Fix a bug",
+            "category": "code",
+            "description": "One bug, with a test",
+            "form": [
+                {"name": "repo", "label": "Repository URL", "type": "url", "required": true},
+                {"name": "lang", "label": "Language", "type": "choice", "required": true, "choices": ["rust", "python"]}
+            ],
+            "tiers": [
+                {"name": "Basic", "price": 25, "delivery_days": 2, "revisions": 1},
+                {"name": "Pro", "price": 90, "delivery_days": 4, "revisions": 3}
+            ]
+        }],
+        "poll_minutes": 5,
+        "accept_mode": {"mode": "auto", "bands": [{"price_min": 1, "price_max": 100, "categories": ["code"]}]}
+    })
+}
+
+/// Signs up (as an owner when `owner`), returns the logged-in client.
+pub async fn signup(server: &Server, email: &str, owner: bool) -> reqwest::Client {
+    let c = browser();
+    let r = c
+        .post(server.url("/api/auth/signup"))
+        .json(&serde_json::json!({"email": email, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    if owner {
+        let r = c.post(server.url("/api/me/owner")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    c
+}
+
+/// Creates an agent through the wizard, approves it with the code from the emailed
+/// link (read from the server log), and returns the approve answer.
+pub async fn onboard(server: &Server, owner: &reqwest::Client, name: &str) -> serde_json::Value {
+    let r = owner
+        .post(server.url("/api/owner/agents"))
+        .json(&wizard(name))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let code = approval_code(server);
+    let r = owner
+        .post(server.url("/api/owner/agents/approve"))
+        .json(&serde_json::json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// The code of the next approval link printed by the log mail transport.
+pub fn approval_code(server: &Server) -> String {
+    let line = server.wait_for_log("/owner/approve?code=");
+    let tail = line.split("/owner/approve?code=").nth(1).unwrap();
+    tail.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
 }

@@ -1,0 +1,172 @@
+//! Who is calling: one extractor per kind of principal.
+//!
+//! - [`SessionUser`]: a browser session cookie. Non-GET requests must also carry the
+//!   `X-Heepr-Client` header: a cross-site form cannot set custom headers, so a
+//!   forged request fails even where SameSite=Lax would let the cookie through.
+//! - [`OwnerUser`]: a session user with the `owner` role.
+//! - [`AgentKey`]: `Authorization: Bearer sk_live_…`, found by its SHA-256.
+
+use crate::app::AppState;
+use crate::error::{ApiError, blocking};
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{FromRequest, HttpRequest, web};
+use heepr_store::poll::KeyPrincipal;
+use heepr_store::user::{Role, UserRecord};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "heepr_session";
+/// The anti-forgery header cookie-authenticated mutations must carry.
+pub const CLIENT_HEADER: &str = "x-heepr-client";
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Blocking("application state missing".into()))
+}
+
+/// A logged-in user (session cookie).
+pub struct SessionUser(pub UserRecord);
+
+impl FromRequest for SessionUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let has_client_header = req.headers().contains_key(CLIENT_HEADER);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(ApiError::Unauthorized {
+                code: "unauthorized",
+                message: "log in first",
+            })?;
+            if mutating && !has_client_header {
+                return Err(ApiError::Forbidden {
+                    code: "client_header_required",
+                    message: "cookie-authenticated requests that change something must send X-Heepr-Client",
+                });
+            }
+            let hash = heepr_auth::secret_hash(&token);
+            let now = state.now();
+            let store = state.store.clone();
+            let user = blocking(move || {
+                let Some(id) = store.session_user(&hash, now)? else {
+                    return Ok(None);
+                };
+                Ok(Some(store.user(&id)?))
+            })
+            .await?;
+            user.map(SessionUser).ok_or(ApiError::Unauthorized {
+                code: "unauthorized",
+                message: "the session expired; log in again",
+            })
+        })
+    }
+}
+
+/// A logged-in user with the owner role.
+pub struct OwnerUser(pub UserRecord);
+
+impl FromRequest for OwnerUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = SessionUser::from_request(req, payload);
+        Box::pin(async move {
+            let SessionUser(user) = user.await?;
+            if !user.has(Role::Owner) {
+                return Err(ApiError::Forbidden {
+                    code: "not_an_owner",
+                    message: "become an owner first (POST /api/me/owner)",
+                });
+            }
+            Ok(OwnerUser(user))
+        })
+    }
+}
+
+/// An agent authenticated by its API key.
+pub struct AgentKey(pub KeyPrincipal);
+
+impl AgentKey {
+    /// Work endpoints refuse suspended agents (polling stays allowed).
+    pub fn working(self) -> Result<KeyPrincipal, ApiError> {
+        if self.0.suspended {
+            return Err(ApiError::Forbidden {
+                code: "agent_suspended",
+                message: "this agent is suspended",
+            });
+        }
+        Ok(self.0)
+    }
+}
+
+/// The token of an `Authorization: <scheme> <token>` header, if the scheme matches
+/// (case-insensitively) and the token has the expected prefix.
+pub(crate) fn scheme_token<'a>(req: &'a HttpRequest, scheme: &str) -> Result<&'a str, ApiError> {
+    let missing = ApiError::Unauthorized {
+        code: "unauthorized",
+        message: "missing or malformed Authorization header",
+    };
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(missing)?;
+    let (s, token) = value.trim().split_once(' ').ok_or(ApiError::Unauthorized {
+        code: "unauthorized",
+        message: "missing or malformed Authorization header",
+    })?;
+    if !s.eq_ignore_ascii_case(scheme) {
+        return Err(ApiError::Unauthorized {
+            code: "unauthorized",
+            message: "wrong Authorization scheme for this endpoint",
+        });
+    }
+    Ok(token.trim())
+}
+
+/// Whether a presented secret has the shape heepr mints (prefix + 64 hex digits), so
+/// garbage never reaches the database.
+pub(crate) fn well_formed(token: &str, kind: heepr_auth::SecretKind) -> bool {
+    token
+        .strip_prefix(kind.prefix())
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+impl FromRequest for AgentKey {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = scheme_token(req, "Bearer").map(str::to_owned);
+        let state = state(req);
+        Box::pin(async move {
+            let (token, state) = (token?, state?);
+            if !well_formed(&token, heepr_auth::SecretKind::ApiKey) {
+                return Err(ApiError::Unauthorized {
+                    code: "unauthorized",
+                    message: "missing or unknown API key",
+                });
+            }
+            let hash = heepr_auth::secret_hash(&token);
+            let now = state.now();
+            // The cached answer needs no database and no thread hop.
+            if let Some(p) = state.store.cached_key(&hash) {
+                return p.map(AgentKey).map_err(ApiError::from);
+            }
+            let store = state.store.clone();
+            blocking(move || Ok(store.authenticate_key(&hash, now)?))
+                .await
+                .map(AgentKey)
+        })
+    }
+}

@@ -1,0 +1,191 @@
+//! Signup, login, logout, the current user.
+
+use crate::app::AppState;
+use crate::error::{ApiError, blocking};
+use crate::principal::{SESSION_COOKIE, SessionUser};
+use crate::views::MeView;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, web};
+use heepr_domain::{AccountRef, Points};
+use heepr_store::user::{NewUser, Role, UserRecord};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Signup {
+    email: String,
+    password: String,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Login {
+    email: String,
+    password: String,
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::Validation {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A plausible address: one @, a dot in the domain, no spaces, at most 254 chars.
+fn valid_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && e.len() <= 254
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure)
+        .max_age(CookieDuration::days(state.config.session_days))
+        .finish()
+}
+
+/// Mints a session for `user` and answers with the cookie and the user.
+async fn start_session(
+    state: &web::Data<AppState>,
+    user: UserRecord,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let secret =
+        heepr_auth::new_secret(heepr_auth::SecretKind::Session).map_err(|e| ApiError::Blocking(e.to_string()))?;
+    let now = state.now();
+    let expires = now + chrono::Duration::days(state.config.session_days);
+    let store = state.store.clone();
+    let id = user.id.clone();
+    let hash = secret.hash.clone();
+    let balance = blocking(move || {
+        store.create_session(&id, &hash, now, expires)?;
+        Ok(store.balance(&AccountRef::Wallet(id))?.get())
+    })
+    .await?;
+    Ok(HttpResponse::build(status)
+        .cookie(session_cookie(state, secret.plaintext))
+        .json(MeView::new(&user, balance)))
+}
+
+pub(crate) async fn signup(state: web::Data<AppState>, body: web::Json<Signup>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let email = body.email.trim().to_lowercase();
+    if !valid_email(&email) {
+        return Err(invalid("email", "not a valid email address"));
+    }
+    let len = body.password.chars().count();
+    if !(8..=256).contains(&len) {
+        return Err(invalid("password", "use 8 to 256 characters"));
+    }
+    let display_name = body
+        .display_name
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let name_len = display_name.trim().chars().count();
+    if !(1..=80).contains(&name_len) {
+        return Err(invalid("display_name", "use 1 to 80 characters"));
+    }
+    let store = state.store.clone();
+    let starter = Points(state.config.starter_points);
+    let now = state.now();
+    let user = blocking(move || {
+        let password_hash = heepr_auth::hash_password(&body.password).map_err(|e| ApiError::Blocking(e.to_string()))?;
+        let id = store.create_user(
+            NewUser {
+                email,
+                display_name: display_name.trim().to_owned(),
+                password_hash,
+                extra_roles: vec![],
+            },
+            starter,
+            now,
+        )?;
+        Ok(store.user(&id)?)
+    })
+    .await?;
+    start_session(&state, user, actix_web::http::StatusCode::CREATED).await
+}
+
+pub(crate) async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Login>,
+) -> Result<HttpResponse, ApiError> {
+    let Login { email, password } = body.into_inner();
+    let email = email.trim().to_lowercase();
+    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    if !state.logins.allowed(&email, &ip) {
+        return Err(ApiError::TooManyAttempts);
+    }
+    let store = state.store.clone();
+    let lookup = email.clone();
+    // Both branches spend one Argon2 verification, so timing does not tell whether
+    // the email is registered; the error never says which of the two was wrong.
+    let user = blocking(move || {
+        Ok(match store.user_by_email(&lookup)? {
+            Some(u) if heepr_auth::verify_password(&password, &u.password_hash) => Some(u),
+            Some(_) => None,
+            None => {
+                heepr_auth::verify_against_dummy(&password);
+                None
+            }
+        })
+    })
+    .await?;
+    let Some(user) = user else {
+        state.logins.failed(&email, &ip);
+        return Err(ApiError::Unauthorized {
+            code: "invalid_credentials",
+            message: "wrong email or password",
+        });
+    };
+    state.logins.succeeded(&email);
+    start_session(&state, user, actix_web::http::StatusCode::OK).await
+}
+
+pub(crate) async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _user: SessionUser,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        let hash = heepr_auth::secret_hash(c.value());
+        let store = state.store.clone();
+        blocking(move || Ok(store.delete_session(&hash)?)).await?;
+    }
+    let mut gone = session_cookie(&state, String::new());
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+pub(crate) async fn me(state: web::Data<AppState>, SessionUser(user): SessionUser) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let id = user.id.clone();
+    let balance = blocking(move || Ok(store.balance(&AccountRef::Wallet(id))?.get())).await?;
+    Ok(HttpResponse::Ok().json(MeView::new(&user, balance)))
+}
+
+pub(crate) async fn become_owner(
+    state: web::Data<AppState>,
+    SessionUser(user): SessionUser,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let (user, balance) = blocking(move || {
+        let u = store.add_role(&user.id, Role::Owner)?;
+        let b = store.balance(&AccountRef::Wallet(u.id.clone()))?.get();
+        Ok((u, b))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(MeView::new(&user, balance)))
+}

@@ -1,0 +1,213 @@
+//! The agent's API (bearer key): register, skill, events, status.
+
+use crate::app::AppState;
+use crate::error::{ApiError, blocking};
+use crate::principal::{AgentKey, scheme_token, well_formed};
+use crate::skill;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use heepr_auth::SecretKind;
+use heepr_domain::{Actor, Command, OrderId};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Register {
+    agent_id: String,
+}
+
+/// `Authorization: Bootstrap bs_…` + `{"agent_id"}` → a perpetual API key, shown once.
+/// Never replayed through Idempotency-Key: its answer holds a secret.
+pub(crate) async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Register>,
+) -> Result<HttpResponse, ApiError> {
+    let token = scheme_token(&req, "Bootstrap")?;
+    let unknown = ApiError::Store(heepr_store::StoreError::Register(
+        heepr_domain::agent::RegisterError::Unknown,
+    ));
+    if !well_formed(token, SecretKind::Bootstrap) {
+        return Err(unknown);
+    }
+    let agent_id = body.into_inner().agent_id;
+    if heepr_domain::AgentId::parse(&agent_id).is_none() {
+        return Err(unknown);
+    }
+    let token_hash = heepr_auth::secret_hash(token);
+    let key = heepr_auth::new_secret(SecretKind::ApiKey).map_err(|e| ApiError::Blocking(e.to_string()))?;
+    let ttl = state.config.key_ttl_days.map(chrono::Duration::days);
+    let store = state.store.clone();
+    let now = state.now();
+    let key_hash = key.hash.clone();
+    let id = blocking(move || Ok(store.register_agent(&token_hash, &agent_id, &key_hash, ttl, now)?)).await?;
+    tracing::info!(agent = %id, "agent registered");
+    Ok(HttpResponse::Created().json(json!({ "agent_id": id, "api_key": key.plaintext })))
+}
+
+fn etag_matches(req: &HttpRequest, hash: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/").trim_matches('"') == hash || t.trim() == "*")
+        })
+}
+
+/// SKILL.md (without a token) and the content hash; `If-None-Match` → 304.
+/// Also how STEP 0 validates a key: it drains nothing.
+pub(crate) async fn skill(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: AgentKey,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let id = key.0.agent_id.to_string();
+    let a = blocking(move || Ok(store.agent(&id)?)).await?;
+    let package = skill::render(&state, &a)?;
+    let etag = format!("\"{}\"", package.content_hash);
+    if etag_matches(&req, &package.content_hash) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(json!({ "body": package.skill_md_with_token(None), "content_hash": package.content_hash })))
+}
+
+/// One file of the agent's own package; anyone else's is 404, like an unknown file.
+pub(crate) async fn skill_file(
+    state: web::Data<AppState>,
+    key: AgentKey,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, file) = path.into_inner();
+    if id != key.0.agent_id.as_str() || !heepr_skill::is_package_file(&file) {
+        return Err(ApiError::NotFound);
+    }
+    let store = state.store.clone();
+    let a = blocking(move || Ok(store.agent(&id)?)).await?;
+    let package = skill::render(&state, &a)?;
+    let f = package.file(&file).ok_or(ApiError::NotFound)?;
+    let content = if file == "SKILL.md" {
+        package.skill_md_with_token(None)
+    } else {
+        f.content.clone()
+    };
+    let ct = if file.ends_with(".json") {
+        "application/json"
+    } else {
+        "text/markdown; charset=utf-8"
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ct)
+        .insert_header((header::ETAG, format!("\"{}\"", package.content_hash)))
+        .body(content))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventsQuery {
+    since: Option<String>,
+}
+
+/// The poll, which is also the heartbeat. Nothing pending → exactly `{}`.
+pub(crate) async fn events(
+    state: web::Data<AppState>,
+    key: AgentKey,
+    q: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let agent = key.0.agent_id;
+    let now = state.now();
+    let since = q.into_inner().since;
+    if since.is_none() && state.store.idle_poll_from_cache(&agent, now) {
+        return Ok(empty());
+    }
+    let store = state.store.clone();
+    let batch = blocking(move || Ok(store.poll_events(&agent, since.as_deref(), now)?)).await?;
+    if batch.events.is_empty() {
+        return Ok(empty());
+    }
+    Ok(HttpResponse::Ok().json(json!({ "events": batch.events, "next": batch.next })))
+}
+
+fn empty() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body("{}")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Status {
+    status: Option<String>,
+    order_id: Option<String>,
+    progress: Option<i64>,
+    note: Option<String>,
+}
+
+/// `{"status": "active"|"paused"}` and/or `{"order_id", "progress", "note"}`.
+pub(crate) async fn status(
+    state: web::Data<AppState>,
+    key: AgentKey,
+    body: web::Json<Status>,
+) -> Result<HttpResponse, ApiError> {
+    let agent = key.working()?;
+    let body = body.into_inner();
+    let invalid = |field: &str, message: &str| ApiError::Validation {
+        field: field.into(),
+        message: message.into(),
+    };
+    let paused = match body.status.as_deref() {
+        None => None,
+        Some("active") => Some(false),
+        Some("paused") => Some(true),
+        Some(_) => return Err(invalid("status", "must be active or paused")),
+    };
+    let progress = match (&body.order_id, body.progress) {
+        (None, None) => None,
+        (Some(o), Some(p)) => {
+            let order = OrderId::parse(o).ok_or_else(|| ApiError::NotFound)?;
+            let pct = u8::try_from(p)
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| invalid("progress", "must be between 0 and 100"))?;
+            Some((order, pct))
+        }
+        (None, Some(_)) => return Err(invalid("order_id", "progress needs an order_id")),
+        (Some(_), None) => return Err(invalid("progress", "order_id needs a progress")),
+    };
+    if paused.is_none() && progress.is_none() {
+        return Err(invalid("status", "send a status, or an order_id with a progress"));
+    }
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(invalid("note", "must be at most 2000 characters"));
+    }
+    let store = state.store.clone();
+    let policy = state.policy.clone();
+    let now = state.now();
+    let id = agent.agent_id.clone();
+    let (status, progress) = blocking(move || {
+        let status = match paused {
+            Some(p) => Some(store.set_agent_paused(None, id.as_str(), p, now)?.status.as_str()),
+            None => None,
+        };
+        let progress = match progress {
+            Some((order, pct)) => {
+                let o = store.order(&order)?;
+                if o.agent != id {
+                    return Err(ApiError::NotFound);
+                }
+                Some(
+                    store
+                        .order_command(&order, Actor::Agent, Command::Progress(pct), &policy, now)?
+                        .progress,
+                )
+            }
+            None => None,
+        };
+        Ok((status, progress))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": status, "progress": progress })))
+}

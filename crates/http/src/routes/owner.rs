@@ -1,0 +1,245 @@
+//! The owner's agent dashboard: the wizard, email approval, keys and settings.
+
+use crate::app::AppState;
+use crate::error::{ApiError, blocking};
+use crate::principal::OwnerUser;
+use crate::skill;
+use crate::views::OwnerAgent;
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use heepr_auth::SecretKind;
+use heepr_domain::agent::AgentSettings;
+use heepr_store::agent::AgentRecord;
+use heepr_store::mail::NewEmail;
+use heepr_store::user::UserRecord;
+use serde::Deserialize;
+use serde_json::json;
+
+fn secret(kind: SecretKind) -> Result<heepr_auth::NewSecret, ApiError> {
+    heepr_auth::new_secret(kind).map_err(|e| ApiError::Blocking(e.to_string()))
+}
+
+/// The approval email. The link is for the frontend, which posts the code back.
+fn approval_email(state: &AppState, owner: &UserRecord, agent_name: &str, code: &str, purpose: &str) -> NewEmail {
+    let link = format!("{}/owner/approve?code={code}", state.config.base_url);
+    NewEmail {
+        to: owner.email.clone(),
+        subject: format!("Approve {purpose} for your agent {agent_name}"),
+        body: format!(
+            "Hello {},\n\nconfirm {purpose} for your heepr agent \"{agent_name}\" by opening this link while logged in:\n\n{link}\n\n\
+             The link works once and expires in 24 hours. If you did not ask for this, ignore this email.\n",
+            owner.display_name
+        ),
+    }
+}
+
+async fn owner_view(state: &web::Data<AppState>, a: AgentRecord) -> Result<OwnerAgent, ApiError> {
+    let store = state.store.clone();
+    let now = state.now();
+    let id = a.id.to_string();
+    let live = blocking(move || Ok(store.agent_has_live_key(&id, now)?)).await?;
+    let hash = skill::render(state, &a)?.content_hash;
+    Ok(OwnerAgent::new(&a, live, hash, now))
+}
+
+fn parse_settings(body: serde_json::Value) -> Result<AgentSettings, ApiError> {
+    serde_json::from_value(body).map_err(|e| ApiError::BadJson(format!("agent settings: {e}")))
+}
+
+pub(crate) async fn create(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = parse_settings(body.into_inner())?;
+    let code = secret(SecretKind::Approval)?;
+    let email = approval_email(&state, &owner, &settings.name, &code.plaintext, "activation");
+    let store = state.store.clone();
+    let now = state.now();
+    let a = blocking(move || Ok(store.create_agent_wizard(&owner.id, settings, &code.hash, &email, now)?)).await?;
+    tracing::info!(agent = %a.id, "agent created; approval email queued");
+    Ok(HttpResponse::Created().json(owner_view(&state, a).await?))
+}
+
+pub(crate) async fn list(state: web::Data<AppState>, OwnerUser(owner): OwnerUser) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let agents = blocking(move || Ok(store.owner_agents(&owner.id)?)).await?;
+    let mut out = Vec::with_capacity(agents.len());
+    for a in agents {
+        out.push(owner_view(&state, a).await?);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "agents": out })))
+}
+
+pub(crate) async fn get(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let a = blocking(move || Ok(store.owner_agent(&owner.id, &id)?)).await?;
+    Ok(HttpResponse::Ok().json(owner_view(&state, a).await?))
+}
+
+pub(crate) async fn update(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = parse_settings(body.into_inner())?;
+    let store = state.store.clone();
+    let now = state.now();
+    let a = blocking(move || Ok(store.update_agent_settings(&owner.id, &id, settings, now)?)).await?;
+    Ok(HttpResponse::Ok().json(owner_view(&state, a).await?))
+}
+
+async fn set_paused(
+    state: web::Data<AppState>,
+    owner: UserRecord,
+    id: String,
+    paused: bool,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let now = state.now();
+    let a = blocking(move || Ok(store.set_agent_paused(Some(&owner.id), &id, paused, now)?)).await?;
+    Ok(HttpResponse::Ok().json(owner_view(&state, a).await?))
+}
+
+pub(crate) async fn pause(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_paused(state, owner, id.into_inner(), true).await
+}
+
+pub(crate) async fn resume(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_paused(state, owner, id.into_inner(), false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Approve {
+    code: String,
+}
+
+/// Confirms an approval code: mints the bootstrap token and answers with the Skill
+/// Setup. The token's plaintext exists only in this answer (it is stored hashed).
+pub(crate) async fn approve(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    body: web::Json<Approve>,
+) -> Result<HttpResponse, ApiError> {
+    let code = body.into_inner().code;
+    if !crate::principal::well_formed(&code, SecretKind::Approval) {
+        return Err(ApiError::Validation {
+            field: "code".into(),
+            message: "not an approval code".into(),
+        });
+    }
+    let token = secret(SecretKind::Bootstrap)?;
+    let store = state.store.clone();
+    let now = state.now();
+    let token_hash = token.hash.clone();
+    let a =
+        blocking(move || Ok(store.confirm_approval(&owner.id, &heepr_auth::secret_hash(&code), &token_hash, now)?))
+            .await?;
+    let package = skill::render(&state, &a)?;
+    let zip = package
+        .bundle_zip(Some(&token.plaintext))
+        .map_err(|e| ApiError::Blocking(format!("skill bundle: {e}")))?;
+    let expires = now + chrono::Duration::days(heepr_domain::agent::BOOTSTRAP_TTL_DAYS);
+    Ok(HttpResponse::Ok().json(json!({
+        "agent_id": a.id,
+        "status": a.status.as_str(),
+        "bootstrap_token": token.plaintext,
+        "bootstrap_expires_at": expires,
+        "content_hash": package.content_hash,
+        "skill_md": package.skill_md_with_token(Some(&token.plaintext)),
+        "bundle": {
+            "filename": format!("heepr-skill-{}.zip", a.id),
+            "zip_base64": base64::engine::general_purpose::STANDARD.encode(zip),
+        },
+        "install": heepr_skill::install_snippet(&skill::context(&state, &a)),
+    })))
+}
+
+async fn new_bootstrap(
+    state: web::Data<AppState>,
+    owner: UserRecord,
+    id: String,
+    rotate: bool,
+) -> Result<HttpResponse, ApiError> {
+    let code = secret(SecretKind::Approval)?;
+    let store = state.store.clone();
+    let now = state.now();
+    let st = state.clone();
+    let purpose = if rotate {
+        "a key rotation"
+    } else {
+        "a new bootstrap token"
+    };
+    let a = blocking(move || {
+        let a = store.owner_agent(&owner.id, &id)?;
+        let email = approval_email(&st, &owner, &a.settings.name, &code.plaintext, purpose);
+        Ok(store.request_bootstrap(&owner.id, &id, &code.hash, &email, rotate, now)?)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "agent_id": a.id,
+        "approval": "sent",
+        "key_revoked": rotate,
+    })))
+}
+
+pub(crate) async fn regenerate_bootstrap(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    new_bootstrap(state, owner, id.into_inner(), false).await
+}
+
+pub(crate) async fn rotate(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    new_bootstrap(state, owner, id.into_inner(), true).await
+}
+
+pub(crate) async fn revoke_key(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let now = state.now();
+    let revoked = blocking(move || Ok(store.revoke_agent_key(&owner.id, &id, now)?)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
+}
+
+/// The package without a token (SKILL.md says to regenerate one).
+pub(crate) async fn package(
+    state: web::Data<AppState>,
+    OwnerUser(owner): OwnerUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let a = blocking(move || Ok(store.owner_agent(&owner.id, &id)?)).await?;
+    let zip = skill::render(&state, &a)?
+        .bundle_zip(None)
+        .map_err(|e| ApiError::Blocking(format!("skill bundle: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"heepr-skill-{}.zip\"", a.id),
+        ))
+        .body(zip))
+}
