@@ -498,6 +498,63 @@ pub fn decide_approval(code: Option<&ApprovalRecord>, owner: &str, now: Timestam
     Ok(())
 }
 
+/// Checks a customer's order-form answers against a gig's form and returns them
+/// normalised (trimmed strings). `files` are the names of the attachments uploaded
+/// with the order: a `file` field must name one of them.
+pub fn validate_inputs(
+    form: &[FormField],
+    inputs: &serde_json::Value,
+    files: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, SettingsError> {
+    use serde_json::Value;
+    let empty = serde_json::Map::new();
+    let given = match inputs {
+        Value::Null => &empty,
+        Value::Object(m) => m,
+        _ => return Err(bad("inputs", "must be an object keyed by order-form field name")),
+    };
+    if let Some(k) = given.keys().find(|k| !form.iter().any(|f| &f.name == *k)) {
+        return Err(bad(format!("inputs.{k}"), "is not a field of this gig"));
+    }
+    let mut out = serde_json::Map::new();
+    for f in form {
+        let path = format!("inputs.{}", f.name);
+        let v = match given.get(&f.name) {
+            None | Some(Value::Null) => {
+                if f.required {
+                    return Err(bad(path, "is required"));
+                }
+                continue;
+            }
+            Some(Value::String(s)) if s.trim().is_empty() && f.required => return Err(bad(path, "is required")),
+            Some(v) => v,
+        };
+        let normalised = match (f.kind, v) {
+            (FieldKind::Number, Value::Number(_)) => v.clone(),
+            (FieldKind::Number, _) => return Err(bad(path, "must be a number")),
+            (_, Value::String(s)) => {
+                let s = s.trim();
+                match f.kind {
+                    FieldKind::Text if s.chars().count() > MAX_TEXT => {
+                        return Err(bad(path, format!("must be at most {MAX_TEXT} characters")));
+                    }
+                    FieldKind::Url if !is_http_url(s) => return Err(bad(path, "must be an http(s) URL")),
+                    FieldKind::Choice if !f.choices.iter().any(|c| c == s) => {
+                        return Err(bad(path, format!("must be one of {}", f.choices.join(", "))));
+                    }
+                    FieldKind::File if !files.iter().any(|n| n == s) => {
+                        return Err(bad(path, "must name a file uploaded with the order"));
+                    }
+                    _ => Value::String(s.to_owned()),
+                }
+            }
+            _ => return Err(bad(path, "must be a string")),
+        };
+        out.insert(f.name.clone(), normalised);
+    }
+    Ok(out)
+}
+
 /// Badges derived from an agent's record (never stored, so they cannot go stale).
 pub fn badges(rating: Option<f64>, reviews: i64, completed: i64) -> Vec<&'static str> {
     let mut b = Vec::new();
@@ -581,6 +638,35 @@ mod tests {
             mutate(&mut s);
             assert_eq!(s.validate().unwrap_err().field, field);
         }
+    }
+
+    #[test]
+    fn inputs_are_checked_against_the_form() {
+        let form = settings().gigs[0].form.clone();
+        let ok = validate_inputs(&form, &serde_json::json!({"repo": " https://x.io/r "}), &[]).unwrap();
+        assert_eq!(ok["repo"], "https://x.io/r");
+        let err = |v: serde_json::Value| validate_inputs(&form, &v, &[]).unwrap_err().field;
+        assert_eq!(err(serde_json::json!({})), "inputs.repo");
+        assert_eq!(err(serde_json::json!({"repo": "ftp://x"})), "inputs.repo");
+        assert_eq!(err(serde_json::json!({"repo": 5})), "inputs.repo");
+        assert_eq!(
+            err(serde_json::json!({"repo": "https://x.io", "extra": 1})),
+            "inputs.extra"
+        );
+        assert_eq!(err(serde_json::json!([1])), "inputs");
+        let choice = vec![FormField {
+            name: "lang".into(),
+            label: "Language".into(),
+            kind: FieldKind::Choice,
+            required: false,
+            choices: vec!["rust".into()],
+        }];
+        assert!(validate_inputs(&choice, &serde_json::json!({"lang": "go"}), &[]).is_err());
+        assert!(
+            validate_inputs(&choice, &serde_json::json!({}), &[])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

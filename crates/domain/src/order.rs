@@ -962,3 +962,55 @@ fn work_event(o: &Order, kind: EventKind, m: Option<String>, p: &Policy, now: Ti
         },
     })
 }
+
+/// Why an agent declines an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineReason {
+    /// Not what the agent does.
+    OutOfScope,
+    /// Too busy.
+    Capacity,
+    /// The order lacks what is needed.
+    MissingInformation,
+    /// Against the rules.
+    Policy,
+    /// Anything else.
+    Other,
+}
+
+/// Why an agent flags an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagReason {
+    /// Illegal.
+    Illegal,
+    /// Breaks platform policy.
+    PolicyViolation,
+    /// Anything else.
+    Other,
+}
+
+impl DeclineReason {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutOfScope => "out_of_scope",
+            Self::Capacity => "capacity",
+            Self::MissingInformation => "missing_information",
+            Self::Policy => "policy",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl FlagReason {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Illegal => "illegal",
+            Self::PolicyViolation => "policy_violation",
+            Self::Other => "other",
+        }
+    }
+}

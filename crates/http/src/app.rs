@@ -35,6 +35,11 @@ pub struct HttpConfig {
     pub login_limit_per_email: u32,
     /// Failed logins allowed per IP per 15 minutes.
     pub login_limit_per_ip: u32,
+    /// Upload limits.
+    pub uploads: crate::upload::UploadLimits,
+    /// Enables `/api/test/*` (moving the clock, running timers) for end-to-end tests.
+    /// Never set in production.
+    pub test_clock: bool,
 }
 
 impl HttpConfig {
@@ -53,6 +58,8 @@ impl HttpConfig {
             cors_origins: Vec::new(),
             login_limit_per_email: 10,
             login_limit_per_ip: 100,
+            uploads: crate::upload::UploadLimits::default(),
+            test_clock: false,
         }
     }
 }
@@ -67,23 +74,54 @@ pub struct AppState {
     pub config: HttpConfig,
     /// Failed-login counters.
     pub(crate) logins: crate::ratelimit::LoginLimiter,
+    /// Uploaded files.
+    pub blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore>,
+    /// The time source (shared with the scheduler).
+    pub clock: std::sync::Arc<Clock>,
+}
+
+/// Wall-clock time plus an offset that only end-to-end tests move (`HEEPR_TEST_CLOCK`).
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_secs: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Now, truncated to what the database keeps.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let offset = self.offset_secs.load(std::sync::atomic::Ordering::Relaxed);
+        heepr_store::micros(chrono::Utc::now() + chrono::Duration::seconds(offset))
+    }
+
+    /// Moves time forward (tests only).
+    pub fn advance(&self, secs: i64) {
+        self.offset_secs.fetch_add(secs, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl AppState {
     /// Builds the shared state.
-    pub fn new(store: Store, policy: Policy, config: HttpConfig) -> Self {
+    pub fn new(
+        store: Store,
+        policy: Policy,
+        config: HttpConfig,
+        blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore>,
+        clock: std::sync::Arc<Clock>,
+    ) -> Self {
         let logins = crate::ratelimit::LoginLimiter::new(config.login_limit_per_email, config.login_limit_per_ip);
         Self {
             store,
             policy,
             config,
             logins,
+            blobs,
+            clock,
         }
     }
 
     /// The current time, truncated to what the database keeps.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        heepr_store::micros(chrono::Utc::now())
+        self.clock.now()
     }
 }
 

@@ -40,6 +40,12 @@ pub enum ApiError {
     /// A body is not the JSON we expect.
     #[error("{0}")]
     BadJson(String),
+    /// A multipart body is malformed, truncated or has too many parts.
+    #[error("{0}")]
+    BadMultipart(String),
+    /// The same Idempotency-Key was used with a different request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
     /// A body is over its limit.
     #[error("the request body is too large")]
     TooLarge,
@@ -81,6 +87,8 @@ impl ApiError {
             Self::Unauthorized { code, .. } => (S::UNAUTHORIZED, code, None),
             Self::Validation { field, .. } => (S::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)),
             Self::BadJson(_) => (S::BAD_REQUEST, "bad_json", None),
+            Self::BadMultipart(_) => (S::BAD_REQUEST, "bad_multipart", None),
+            Self::IdempotencyKeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None),
             Self::TooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large", None),
             Self::Store(StoreError::Domain(d)) => {
                 let status = match d {

@@ -9,7 +9,9 @@ mod ratelimit;
 mod request_id;
 mod routes;
 mod skill;
+pub mod upload;
 mod views;
 
-pub use app::{AppState, Application, HttpConfig, configure};
+pub use app::{AppState, Application, Clock, HttpConfig, configure};
 pub use error::ApiError;
+pub use upload::UploadLimits;

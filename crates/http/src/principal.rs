@@ -170,3 +170,25 @@ impl FromRequest for AgentKey {
         })
     }
 }
+
+/// A logged-in user with the admin (support) role.
+pub struct AdminUser(pub UserRecord);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = SessionUser::from_request(req, payload);
+        Box::pin(async move {
+            let SessionUser(user) = user.await?;
+            if !user.has(Role::Admin) {
+                return Err(ApiError::Forbidden {
+                    code: "not_an_admin",
+                    message: "support only",
+                });
+            }
+            Ok(AdminUser(user))
+        })
+    }
+}

@@ -107,6 +107,18 @@ pub struct Config {
     /// Failed logins allowed per IP per 15 minutes.
     #[arg(long, env = "HEEPR_LOGIN_LIMIT_IP", default_value_t = 100, global = true)]
     pub login_limit_ip: u32,
+    /// Largest uploaded file in bytes.
+    #[arg(long, env = "HEEPR_MAX_FILE_BYTES", default_value_t = 2 << 30, global = true)]
+    pub max_file_bytes: u64,
+    /// Most files per upload.
+    #[arg(long, env = "HEEPR_MAX_FILES", default_value_t = 20, global = true)]
+    pub max_files: usize,
+    /// Largest multipart request in bytes.
+    #[arg(long, env = "HEEPR_MAX_UPLOAD_BYTES", default_value_t = 4 << 30, global = true)]
+    pub max_upload_bytes: u64,
+    /// Test hooks: `/api/test/clock` and `/api/test/timers`. Never in production.
+    #[arg(long, env = "HEEPR_TEST_CLOCK", default_value_t = false, global = true, hide = true)]
+    pub test_clock: bool,
     /// Log format.
     #[arg(long, env = "HEEPR_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -171,6 +183,13 @@ impl Config {
                 .collect(),
             login_limit_per_email: self.login_limit_email,
             login_limit_per_ip: self.login_limit_ip,
+            uploads: heepr_http::UploadLimits {
+                max_file_bytes: self.max_file_bytes,
+                max_files: self.max_files,
+                max_total_bytes: self.max_upload_bytes,
+                ..heepr_http::UploadLimits::default()
+            },
+            test_clock: self.test_clock,
         })
     }
 

@@ -64,16 +64,29 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
     let mailer = mail::Mailer::from_config(&cfg.mail).map_err(ServerError::Config)?;
-    actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(AppState::new(store.clone(), policy.clone(), http.clone())).map_err(|cause| {
-            ServerError::Bind {
-                addr: http.bind.clone(),
+    let blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore> =
+        std::sync::Arc::new(heepr_store::storage::LocalDisk::new(&cfg.data_dir).map_err(|cause| {
+            ServerError::DataDir {
+                dir: cfg.data_dir.display().to_string(),
                 cause,
             }
+        })?);
+    actix_web::rt::System::new().block_on(async move {
+        let clock = std::sync::Arc::new(heepr_http::Clock::default());
+        let app = Application::build(AppState::new(
+            store.clone(),
+            policy.clone(),
+            http.clone(),
+            blobs,
+            clock.clone(),
+        ))
+        .map_err(|cause| ServerError::Bind {
+            addr: http.bind.clone(),
+            cause,
         })?;
         tracing::info!(backend = ?store.backend(), "listening on http://{}", app.addr());
         let jobs = vec![
-            actix_web::rt::spawn(scheduler::run(store.clone(), policy, scheduler_every)),
+            actix_web::rt::spawn(scheduler::run(store.clone(), policy, scheduler_every, clock)),
             actix_web::rt::spawn(scheduler::housekeeping(store.clone())),
             actix_web::rt::spawn(mail::run(store.clone(), mailer)),
         ];

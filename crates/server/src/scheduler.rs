@@ -8,17 +8,17 @@ use std::time::Duration;
 
 const BATCH: i64 = 500;
 
-pub async fn run(store: Store, policy: Policy, every: Duration) {
+pub async fn run(store: Store, policy: Policy, every: Duration, clock: std::sync::Arc<heepr_http::Clock>) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        let (store, policy) = (store.clone(), policy.clone());
+        let (store, policy, clock) = (store.clone(), policy.clone(), clock.clone());
         let pass = tokio::task::spawn_blocking(move || {
             let _span = tracing::info_span!("scheduler_pass").entered();
             let mut total = 0;
             loop {
-                match store.run_due_timers(&policy, chrono::Utc::now(), BATCH) {
+                match store.run_due_timers(&policy, clock.now(), BATCH) {
                     Ok(n) => {
                         total += n;
                         if n < BATCH as usize {

@@ -7,6 +7,7 @@
 pub mod agent;
 mod cache;
 pub mod connection;
+pub mod delivery;
 pub mod dialect;
 mod error;
 pub mod ledger;
@@ -17,6 +18,7 @@ pub mod poll;
 mod rows;
 pub mod schema;
 pub mod session;
+pub mod storage;
 pub mod testing;
 pub mod user;
 

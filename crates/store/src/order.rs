@@ -79,10 +79,30 @@ impl Store {
         policy: &Policy,
         now: DateTime<Utc>,
     ) -> Result<(Order, bool)> {
+        self.command_with(id, actor, cmd, policy, now, &|_| true, &|_, _| Ok(()))
+    }
+
+    /// The one command path: load, check `visible` (else `NotFound`), decide, write the
+    /// new state with a version check, apply every effect and `extra` writes — all in
+    /// one transaction, retried on a lost race.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn command_with(
+        &self,
+        id: &OrderId,
+        actor: Actor,
+        cmd: Command,
+        policy: &Policy,
+        now: DateTime<Utc>,
+        visible: &dyn Fn(&Order) -> bool,
+        extra: &dyn Fn(&mut AnyConnection, &Order) -> Result<()>,
+    ) -> Result<(Order, bool)> {
         let now = micros(now);
         retrying(|| {
             self.write(|c| {
                 let before = load(c, id)?;
+                if !visible(&before) {
+                    return Err(StoreError::NotFound);
+                }
                 let d = decide(&before, actor, cmd.clone(), policy, now)?;
                 if d.order == before && d.effects.is_empty() {
                     return Ok((before, false));
@@ -106,6 +126,7 @@ impl Store {
                 apply_effects(c, &d, now)?;
                 let mut after = d.order;
                 after.version = before.version + 1;
+                extra(c, &after)?;
                 Ok((after, true))
             })
         })
@@ -201,7 +222,7 @@ fn is_retryable(e: &StoreError) -> bool {
     }
 }
 
-fn apply_effects(c: &mut AnyConnection, d: &Decision, now: DateTime<Utc>) -> Result<()> {
+pub(crate) fn apply_effects(c: &mut AnyConnection, d: &Decision, now: DateTime<Utc>) -> Result<()> {
     for effect in &d.effects {
         match effect {
             Effect::Transfer(t) => ledger::apply_transfer(c, t, now)?,

@@ -168,3 +168,44 @@ diesel::allow_tables_to_appear_in_same_query!(
     approvals,
     emails
 );
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        order_id -> Text,
+        seq -> Integer,
+        body -> Nullable<Text>,
+        urls -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    files (id) {
+        id -> Text,
+        order_id -> Text,
+        delivery_id -> Nullable<Text>,
+        name -> Text,
+        content_type -> Text,
+        bytes -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal, idem_key) {
+        principal -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(orders, deliveries, files);
+
+diesel::joinable!(files -> deliveries (delivery_id));

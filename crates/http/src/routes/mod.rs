@@ -2,8 +2,10 @@
 
 mod account;
 mod agent;
+mod orders;
 mod owner;
 mod public;
+mod testing;
 
 use actix_web::web;
 
@@ -31,6 +33,48 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/owner/agents/{id}/revoke-key", web::post().to(owner::revoke_key))
             .route("/owner/agents/{id}/rotate", web::post().to(owner::rotate))
             .route("/owner/agents/{id}/package", web::get().to(owner::package))
+            // customer orders
+            .route("/customer/orders", web::post().to(orders::place))
+            .route("/customer/orders", web::get().to(orders::customer_list))
+            .route("/customer/orders/{id}", web::get().to(orders::customer_get))
+            .route("/customer/orders/{id}/accept", web::post().to(orders::customer_accept))
+            .route(
+                "/customer/orders/{id}/revision",
+                web::post().to(orders::customer_revision),
+            )
+            .route("/customer/orders/{id}/flag", web::post().to(orders::customer_flag))
+            .route(
+                "/customer/orders/{id}/deliveries",
+                web::get().to(orders::customer_deliveries),
+            )
+            .route(
+                "/customer/orders/{id}/files/{file}",
+                web::get().to(orders::customer_file),
+            )
+            // owner orders
+            .route("/owner/orders", web::get().to(orders::owner_list))
+            .route("/owner/orders/{id}", web::get().to(orders::owner_get))
+            .route("/owner/orders/{id}/deliveries", web::get().to(orders::owner_deliveries))
+            .route("/owner/orders/{id}/files/{file}", web::get().to(orders::owner_file))
+            .route(
+                "/owner/orders/{id}/revision/{decision}",
+                web::post().to(orders::owner_revision),
+            )
+            .route("/owner/orders/{id}/{action}", web::post().to(orders::owner_action))
+            // support
+            .route("/admin/orders", web::get().to(orders::admin_list))
+            .route("/admin/orders/{id}", web::get().to(orders::admin_get))
+            .route("/admin/orders/{id}/deliveries", web::get().to(orders::admin_deliveries))
+            .route("/admin/orders/{id}/resolve", web::post().to(orders::admin_resolve))
+            .route("/admin/orders/{id}/refund", web::post().to(orders::admin_refund))
+            // agent work (bearer)
+            .route("/orders/{id}/deliver", web::post().to(orders::deliver))
+            .route("/orders/{id}/decline", web::post().to(orders::decline))
+            .route("/orders/{id}/flag", web::post().to(orders::flag))
+            .route("/orders/{id}/attachments/{file}", web::get().to(orders::attachment))
+            // end-to-end test hooks (only with HEEPR_TEST_CLOCK)
+            .route("/test/clock", web::post().to(testing::advance_clock))
+            .route("/test/timers", web::post().to(testing::run_timers))
             // agents (bearer)
             .route("/agent/register", web::post().to(agent::register))
             .route("/skill", web::get().to(agent::skill))

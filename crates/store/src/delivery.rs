@@ -1,0 +1,508 @@
+//! Orders placed from a gig, deliveries, files and who may see them.
+
+use crate::connection::AnyConnection;
+use crate::error::{Result, StoreError};
+use crate::rows::{OrderRow, naive};
+use crate::schema::{agents, deliveries, files, idempotency_keys, orders};
+use crate::{Store, micros, ulid};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use heepr_domain::agent::{AgentSettings, AgentStatus, validate_inputs};
+use heepr_domain::order::place_order;
+use heepr_domain::{
+    Actor, AgentAvailability, AgentId, Attachment, Command, FeeBps, Order, OrderId, OrderState, PlaceOrder, Policy,
+    UserId, WorkSpec,
+};
+
+/// Who is asking, for scoping reads and commands to what they may touch.
+#[derive(Debug, Clone, Copy)]
+pub enum Party<'a> {
+    /// The order's customer.
+    Customer(&'a UserId),
+    /// The owner of the order's agent.
+    Owner(&'a UserId),
+    /// The order's agent.
+    Agent(&'a AgentId),
+    /// Support.
+    Admin,
+}
+
+impl Party<'_> {
+    /// The domain actor this party acts as.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Self::Customer(_) => Actor::Customer,
+            Self::Owner(_) => Actor::Owner,
+            Self::Agent(_) => Actor::Agent,
+            Self::Admin => Actor::Admin,
+        }
+    }
+
+    /// Whether the order is this party's at all (otherwise: 404).
+    pub fn may_see(&self, o: &Order) -> bool {
+        match self {
+            Self::Customer(u) => o.customer == **u,
+            Self::Owner(u) => o.owner == **u,
+            Self::Agent(a) => o.agent == **a,
+            Self::Admin => true,
+        }
+    }
+
+    fn key(&self) -> String {
+        match self {
+            Self::Customer(u) | Self::Owner(u) => u.to_string(),
+            Self::Agent(a) => a.to_string(),
+            Self::Admin => "admin".into(),
+        }
+    }
+}
+
+/// A file already written to the blob store, waiting for its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedFile {
+    /// Storage key (also the file id body).
+    pub key: String,
+    /// Sanitised file name.
+    pub name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Size.
+    pub bytes: i64,
+    /// Hex SHA-256.
+    pub sha256: String,
+}
+
+/// A file row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// `fil_…`
+    pub id: String,
+    /// Name to offer on download.
+    pub name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Size.
+    pub bytes: i64,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Where the blob is.
+    pub storage_key: String,
+}
+
+/// A delivery with its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// `dlv_…`
+    pub id: String,
+    /// 1-based.
+    pub seq: i32,
+    /// Text.
+    pub text: Option<String>,
+    /// Links.
+    pub urls: Vec<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// Files.
+    pub files: Vec<FileRecord>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order request from a customer.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    /// Who pays.
+    pub customer: UserId,
+    /// Which agent.
+    pub agent_id: String,
+    /// Which gig.
+    pub gig_id: String,
+    /// Which tier (by name).
+    pub tier: String,
+    /// Order-form answers.
+    pub inputs: serde_json::Value,
+    /// Free brief.
+    pub brief: Option<String>,
+    /// Attachments already in the blob store.
+    pub attachments: Vec<StagedFile>,
+}
+
+/// What an agent delivers.
+#[derive(Debug, Clone, Default)]
+pub struct NewDelivery {
+    /// Text.
+    pub text: Option<String>,
+    /// Links.
+    pub urls: Vec<String>,
+    /// Note to the customer/owner.
+    pub note: Option<String>,
+    /// Files already in the blob store.
+    pub files: Vec<StagedFile>,
+}
+
+fn invalid(field: &'static str, message: &str) -> StoreError {
+    heepr_domain::DomainError::InvalidInput {
+        field,
+        message: message.into(),
+    }
+    .into()
+}
+
+fn insert_file(
+    c: &mut AnyConnection,
+    order: &str,
+    delivery: Option<&str>,
+    f: &StagedFile,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let id = format!("fil_{}", f.key);
+    diesel::insert_into(files::table)
+        .values((
+            files::id.eq(&id),
+            files::order_id.eq(order),
+            files::delivery_id.eq(delivery),
+            files::name.eq(&f.name),
+            files::content_type.eq(&f.content_type),
+            files::bytes.eq(f.bytes),
+            files::sha256.eq(&f.sha256),
+            files::storage_key.eq(&f.key),
+            files::created_at.eq(naive(now)),
+        ))
+        .execute(c)?;
+    Ok(id)
+}
+
+type FileCols = (String, String, String, i64, String, String);
+type DeliveryCols = (String, i32, Option<String>, String, Option<String>, NaiveDateTime);
+/// A stored answer, or `Err(())` when the key was used for a different request.
+pub type StoredAnswer = std::result::Result<(u16, String), ()>;
+const FILE_COLS: (
+    files::id,
+    files::name,
+    files::content_type,
+    files::bytes,
+    files::sha256,
+    files::storage_key,
+) = (
+    files::id,
+    files::name,
+    files::content_type,
+    files::bytes,
+    files::sha256,
+    files::storage_key,
+);
+
+fn file_record((id, name, content_type, bytes, sha256, storage_key): FileCols) -> FileRecord {
+    FileRecord {
+        id,
+        name,
+        content_type,
+        bytes,
+        sha256,
+        storage_key,
+    }
+}
+
+/// A new blob key (also the body of the file id).
+pub fn new_file_key() -> String {
+    ulid()
+}
+
+impl Store {
+    /// Places an order from a gig tier: resolves gig and tier from the agent's live
+    /// settings, checks the inputs against the order form, snapshots the terms, holds
+    /// escrow — and writes the attachments' rows — in one transaction.
+    pub fn place_from_gig(
+        &self,
+        new: NewOrder,
+        fee_bps: FeeBps,
+        base_url: &str,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<Order> {
+        let now = micros(now);
+        let order = self.write(|c| {
+            let (owner, status, suspended, settings): (String, String, bool, String) = agents::table
+                .find(&new.agent_id)
+                .select((agents::owner_id, agents::status, agents::suspended, agents::settings))
+                .first(c)
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            let settings: AgentSettings = serde_json::from_str(&settings).map_err(StoreError::corrupt)?;
+            let availability = match (AgentStatus::parse(&status), suspended) {
+                (_, true) => AgentAvailability::Suspended,
+                (Some(AgentStatus::Active), false) => AgentAvailability::Active,
+                (Some(AgentStatus::Paused), false) => AgentAvailability::Paused,
+                _ => return Err(StoreError::NotFound),
+            };
+            let gig = settings
+                .gigs
+                .iter()
+                .find(|g| g.id.as_deref() == Some(new.gig_id.as_str()))
+                .ok_or_else(|| invalid("gig_id", "this agent has no such gig"))?;
+            let tier = gig
+                .tiers
+                .iter()
+                .find(|t| t.name == new.tier)
+                .ok_or_else(|| invalid("tier", "this gig has no such tier"))?;
+            let names: Vec<String> = new.attachments.iter().map(|f| f.name.clone()).collect();
+            let inputs = validate_inputs(&gig.form, &new.inputs, &names)?;
+            let id = OrderId::from_unique(ulid());
+            let attachments = new
+                .attachments
+                .iter()
+                .map(|f| Attachment {
+                    n: f.name.clone(),
+                    u: format!("{base_url}/api/orders/{id}/attachments/fil_{}", f.key),
+                    b: f.bytes.max(0) as u64,
+                    ct: f.content_type.clone(),
+                    h: f.sha256.clone(),
+                })
+                .collect();
+            let cmd = PlaceOrder {
+                id,
+                customer: new.customer.clone(),
+                owner: UserId::parse(&owner).ok_or_else(|| StoreError::corrupt("agent owner"))?,
+                agent: AgentId::parse(&new.agent_id).ok_or(StoreError::NotFound)?,
+                availability,
+                accept_mode: settings.accept_mode.clone(),
+                price: tier.price,
+                fee_bps,
+                work: WorkSpec {
+                    gig_title: gig.title.clone(),
+                    tier_name: tier.name.clone(),
+                    inputs: serde_json::Value::Object(inputs),
+                    scope: None,
+                    brief: new.brief.clone(),
+                    attachments,
+                    delivery_days: tier.delivery_days,
+                    category: gig.category.clone(),
+                },
+                revisions_included: tier.revisions,
+                auto_approve_deliveries: settings.auto_approve_deliveries,
+                from_offer: false,
+            };
+            let d = place_order(cmd, policy, now)?;
+            diesel::insert_into(orders::table)
+                .values(OrderRow::from_order(&d.order)?)
+                .execute(c)?;
+            for f in &new.attachments {
+                insert_file(c, d.order.id.as_str(), None, f, now)?;
+            }
+            crate::order::apply_effects(c, &d, now)?;
+            Ok(d.order)
+        })?;
+        self.cache.forget_events(order.agent.as_str());
+        Ok(order)
+    }
+
+    /// Runs a command for a party: the order must be theirs (else `NotFound`).
+    pub fn order_command_by(
+        &self,
+        id: &OrderId,
+        party: Party<'_>,
+        cmd: Command,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<Order> {
+        self.command_with(id, party.actor(), cmd, policy, now, &|o| party.may_see(o), &|_, _| {
+            Ok(())
+        })
+        .map(|(o, _)| o)
+    }
+
+    /// An order as a party may see it.
+    pub fn order_for(&self, id: &OrderId, party: Party<'_>) -> Result<Order> {
+        let o = self.order(id)?;
+        if !party.may_see(&o) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(o)
+    }
+
+    /// The agent delivers: the order moves on and the delivery and its files are
+    /// written in the same transaction.
+    pub fn deliver(
+        &self,
+        agent: &AgentId,
+        id: &OrderId,
+        delivery: &NewDelivery,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> Result<(Order, String)> {
+        let party = Party::Agent(agent);
+        let dlv = format!("dlv_{}", ulid());
+        let (o, _) = self.command_with(
+            id,
+            Actor::Agent,
+            Command::Deliver,
+            policy,
+            now,
+            &|o| party.may_see(o),
+            &|c, o| {
+                diesel::insert_into(deliveries::table)
+                    .values((
+                        deliveries::id.eq(&dlv),
+                        deliveries::order_id.eq(o.id.as_str()),
+                        deliveries::seq.eq(o.deliveries as i32),
+                        deliveries::body.eq(delivery.text.as_deref()),
+                        deliveries::urls.eq(serde_json::to_string(&delivery.urls).map_err(StoreError::corrupt)?),
+                        deliveries::note.eq(delivery.note.as_deref()),
+                        deliveries::created_at.eq(naive(now)),
+                    ))
+                    .execute(c)?;
+                for f in &delivery.files {
+                    insert_file(c, o.id.as_str(), Some(&dlv), f, now)?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok((o, dlv))
+    }
+
+    /// Deliveries of an order a party may see: the customer only released ones.
+    pub fn deliveries_for(&self, id: &OrderId, party: Party<'_>) -> Result<Vec<DeliveryRecord>> {
+        let o = self.order_for(id, party)?;
+        let visible = match party {
+            Party::Customer(_) => o.released as i32,
+            _ => i32::MAX,
+        };
+        self.read(|c| {
+            let rows: Vec<DeliveryCols> = deliveries::table
+                .filter(deliveries::order_id.eq(id.as_str()))
+                .filter(deliveries::seq.le(visible))
+                .order(deliveries::seq)
+                .select((
+                    deliveries::id,
+                    deliveries::seq,
+                    deliveries::body,
+                    deliveries::urls,
+                    deliveries::note,
+                    deliveries::created_at,
+                ))
+                .load(c)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (did, seq, text, urls, note, at) in rows {
+                let fs: Vec<FileCols> = files::table
+                    .filter(files::delivery_id.eq(&did))
+                    .order(files::created_at)
+                    .select(FILE_COLS)
+                    .load(c)?;
+                out.push(DeliveryRecord {
+                    id: did,
+                    seq,
+                    text,
+                    urls: serde_json::from_str(&urls).map_err(StoreError::corrupt)?,
+                    note,
+                    files: fs.into_iter().map(file_record).collect(),
+                    created_at: at.and_utc(),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// A file of an order, if the party may download it: attachments for everyone on
+    /// the order; delivery files for the customer only once released.
+    pub fn order_file(&self, id: &OrderId, file_id: &str, party: Party<'_>) -> Result<FileRecord> {
+        let o = self.order_for(id, party)?;
+        self.read(|c| {
+            let row: Option<(FileCols, Option<i32>)> = files::table
+                .left_join(deliveries::table)
+                .filter(files::id.eq(file_id))
+                .filter(files::order_id.eq(id.as_str()))
+                .select((FILE_COLS, deliveries::seq.nullable()))
+                .first(c)
+                .optional()?;
+            let (cols, seq) = row.ok_or(StoreError::NotFound)?;
+            if let (Party::Customer(_), Some(seq)) = (party, seq)
+                && seq > o.released as i32
+            {
+                return Err(StoreError::NotFound);
+            }
+            Ok(file_record(cols))
+        })
+    }
+
+    /// Orders of a party, newest first, optionally in one state.
+    pub fn orders_of(
+        &self,
+        party: Party<'_>,
+        state: Option<OrderState>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Order>> {
+        self.read(|c| {
+            let mut q = orders::table.select(OrderRow::as_select()).into_boxed();
+            q = match party {
+                Party::Customer(u) => q.filter(orders::customer_id.eq(u.as_str())),
+                Party::Owner(u) => q.filter(orders::owner_id.eq(u.as_str())),
+                Party::Agent(a) => q.filter(orders::agent_id.eq(a.as_str())),
+                Party::Admin => q,
+            };
+            if let Some(s) = state {
+                q = q.filter(orders::state.eq(s.as_str()));
+            }
+            let rows: Vec<OrderRow> = q
+                .order((orders::created_at.desc(), orders::id.desc()))
+                .limit(limit.clamp(1, 100))
+                .offset(offset.max(0))
+                .load(c)?;
+            rows.into_iter().map(Order::try_from).collect()
+        })
+    }
+
+    /// A stored answer for `(party, key)`: `Ok(None)` if unseen, `Err(())` if the key
+    /// was used with a different request.
+    pub fn idempotent_answer(&self, principal: &str, key: &str, request_hash: &str) -> Result<Option<StoredAnswer>> {
+        self.read(|c| {
+            let row: Option<(String, i32, String)> = idempotency_keys::table
+                .find((principal, key))
+                .select((
+                    idempotency_keys::request_hash,
+                    idempotency_keys::status,
+                    idempotency_keys::body,
+                ))
+                .first(c)
+                .optional()?;
+            Ok(row.map(|(h, s, b)| if h == request_hash { Ok((s as u16, b)) } else { Err(()) }))
+        })
+    }
+
+    /// Remembers the answer given for `(party, key)`; the first one wins.
+    pub fn remember_answer(
+        &self,
+        principal: &str,
+        key: &str,
+        request_hash: &str,
+        status: u16,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let r = self.write(|c| {
+            diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::principal.eq(principal),
+                    idempotency_keys::idem_key.eq(key),
+                    idempotency_keys::request_hash.eq(request_hash),
+                    idempotency_keys::status.eq(i32::from(status)),
+                    idempotency_keys::body.eq(body),
+                    idempotency_keys::created_at.eq(naive(now)),
+                ))
+                .execute(c)?;
+            Ok(())
+        });
+        match r {
+            Err(StoreError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// The principal key idempotency records use.
+pub fn principal_key(party: Party<'_>) -> String {
+    party.key()
+}
