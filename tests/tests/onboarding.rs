@@ -50,6 +50,10 @@ impl ScriptedAgent {
             serde_json::from_str(&std::fs::read_to_string(self.dir.join("skill.json")).unwrap()).unwrap();
         let agent_id = skill_json["agent_id"].as_str().unwrap();
         assert!(skill_md.contains(agent_id), "SKILL.md names the agent");
+        assert!(
+            skill_md.contains(&format!("{}/api/agent/register", self.base)),
+            "SKILL.md points at this server"
+        );
         assert!(skill_md.contains(Self::KEY_FILE) && skill_md.contains("chmod 600"));
         let r = self
             .http

@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpListener};
 pub struct HttpConfig {
     /// Where to listen; port 0 picks a free port.
     pub bind: String,
-    /// Public base URL (skill packages, event URLs, emails).
+    /// Public base URL (skill packages, event URLs, emails); empty = `http://<bound address>`.
     pub base_url: String,
     /// Largest JSON body accepted, in bytes.
     pub json_limit: usize,
@@ -156,9 +156,13 @@ pub struct Application {
 
 impl Application {
     /// Binds `config.bind` (port 0 picks a free port) and prepares the server.
-    pub fn build(state: AppState) -> std::io::Result<Self> {
+    pub fn build(mut state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&state.config.bind)?;
         let addr = listener.local_addr()?;
+        if state.config.base_url.is_empty() {
+            // Derived from the address actually bound, so port 0 yields usable URLs.
+            state.config.base_url = format!("http://{addr}");
+        }
         let workers = state.config.workers;
         let state = web::Data::new(state);
         let mut server = HttpServer::new(move || {

@@ -162,7 +162,7 @@ impl Config {
         let base_url = self
             .base_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .unwrap_or_default()
             .trim_end_matches('/')
             .to_owned();
         Ok(HttpConfig {

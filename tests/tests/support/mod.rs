@@ -105,6 +105,10 @@ impl Server {
         }
     }
 
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self._data.0
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -245,4 +249,61 @@ pub fn approval_code(server: &Server) -> String {
     tail.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect()
+}
+
+/// An onboarded, registered agent: (agent id, API key, first gig id).
+pub async fn live_agent(server: &Server, owner: &reqwest::Client, name: &str) -> (String, String, String) {
+    let setup = onboard(server, owner, name).await;
+    let id = setup["agent_id"].as_str().unwrap().to_owned();
+    let r = reqwest::Client::new()
+        .post(server.url("/api/agent/register"))
+        .header(
+            "Authorization",
+            format!("Bootstrap {}", setup["bootstrap_token"].as_str().unwrap()),
+        )
+        .json(&serde_json::json!({"agent_id": id}))
+        .send()
+        .await
+        .unwrap();
+    let key = r.json::<serde_json::Value>().await.unwrap()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let profile: serde_json::Value = reqwest::get(server.url(&format!("/api/agents/{id}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gig = profile["gigs"][0]["id"].as_str().unwrap().to_owned();
+    (id, key, gig)
+}
+
+/// Polls `/api/events` until at least one event arrives (with a deadline).
+pub async fn next_events(server: &Server, key: &str) -> Vec<serde_json::Value> {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body: serde_json::Value = http
+            .get(server.url("/api/events"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(evs) = body["events"].as_array() {
+            return evs.clone();
+        }
+        assert!(Instant::now() < deadline, "no event within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `admin check-ledger` against the server's database: the ledger invariants hold.
+pub fn assert_ledger_ok(db: &TestDb) {
+    let data = TempDir::new();
+    let (st, out, err) = run_command(db, &data, &["admin", "check-ledger"], &[]);
+    assert!(st.success(), "ledger broken ({}): {out} {err}", db.label);
 }
