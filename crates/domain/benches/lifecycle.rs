@@ -1,8 +1,9 @@
-//! Decisions per second for a whole order: place → deliver → release → accept.
+//! Whole orders per second through the pure domain: place → deliver → release → accept
+//! (four decisions per order; one element = one order).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{TimeZone, Utc};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use chrono::{Duration, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use heepr_domain::order::{decide, place_order};
 use heepr_domain::{
     AcceptMode, Actor, AgentAvailability, AgentId, Command, FeeBps, OrderId, PlaceOrder, Points, Policy, UserId,
@@ -10,10 +11,8 @@ use heepr_domain::{
 };
 use std::hint::black_box;
 
-fn bench(c: &mut Criterion) {
-    let policy = Policy::default();
-    let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
-    let cmd = PlaceOrder {
+fn place_cmd() -> PlaceOrder {
+    PlaceOrder {
         id: OrderId::parse("ord_bench").unwrap(),
         customer: UserId::parse("usr_c").unwrap(),
         owner: UserId::parse("usr_o").unwrap(),
@@ -26,6 +25,7 @@ fn bench(c: &mut Criterion) {
             gig_title: "Fix a bug".into(),
             tier_name: "Basic".into(),
             inputs: serde_json::json!({"repo": "https://example.com/r"}),
+            brief: Some("It crashes on start".into()),
             delivery_days: 2,
             category: "code".into(),
             ..WorkSpec::default()
@@ -33,19 +33,51 @@ fn bench(c: &mut Criterion) {
         revisions_included: 1,
         auto_approve_deliveries: false,
         from_offer: false,
-    };
+    }
+}
+
+fn lifecycle(c: &mut Criterion) {
+    let policy = Policy::default();
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+    let cmd = place_cmd();
+
     let mut g = c.benchmark_group("domain");
     g.throughput(Throughput::Elements(1));
     g.bench_function("order_lifecycle_place_deliver_release_accept", |b| {
-        b.iter(|| {
-            let d = place_order(black_box(cmd.clone()), &policy, now).unwrap();
-            let d = decide(&d.order, Actor::Agent, Command::Deliver, &policy, now).unwrap();
-            let d = decide(&d.order, Actor::Owner, Command::Release, &policy, now).unwrap();
-            decide(&d.order, Actor::Customer, Command::Accept, &policy, now).unwrap()
-        })
+        b.iter_batched(
+            || cmd.clone(),
+            |cmd| {
+                let d = place_order(black_box(cmd), &policy, t0).unwrap();
+                let d = decide(
+                    &d.order,
+                    Actor::Agent,
+                    Command::Deliver,
+                    &policy,
+                    t0 + Duration::hours(5),
+                )
+                .unwrap();
+                let d = decide(
+                    &d.order,
+                    Actor::Owner,
+                    Command::Release,
+                    &policy,
+                    t0 + Duration::hours(6),
+                )
+                .unwrap();
+                decide(
+                    &d.order,
+                    Actor::Customer,
+                    Command::Accept,
+                    &policy,
+                    t0 + Duration::hours(7),
+                )
+                .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, lifecycle);
 criterion_main!(benches);

@@ -502,8 +502,9 @@ pub fn place_order(cmd: PlaceOrder, policy: &Policy, now: Timestamp) -> Result<D
     if cmd.price.get() < 1 {
         return Err(DomainError::invalid("price", "must be at least 1 point"));
     }
-    if cmd.work.delivery_days == 0 {
-        return Err(DomainError::invalid("delivery_days", "must be at least 1"));
+    // Same range as a gig tier; an unbounded value would overflow the deadline.
+    if !(1..=365).contains(&cmd.work.delivery_days) {
+        return Err(DomainError::invalid("delivery_days", "must be between 1 and 365"));
     }
     let starts = cmd.from_offer
         || cmd

@@ -1,6 +1,6 @@
 //! Money. Points are whole integers; fees are basis points, never floats.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
 /// An amount of points. Signed so a balance (the mint's) can be negative; amounts that
@@ -36,9 +36,18 @@ impl fmt::Display for Points {
 }
 
 /// A fee rate in basis points (1/100 of a percent), 0..=10 000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
 pub struct FeeBps(u16);
+
+/// Deserializing goes through [`FeeBps::new`], so a stored rate above 100 % is refused
+/// instead of making [`FeeBps::split`] overflow.
+impl<'de> Deserialize<'de> for FeeBps {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bps = u16::deserialize(d)?;
+        Self::new(bps).ok_or_else(|| serde::de::Error::custom(format_args!("fee rate {bps} bps is above 10000")))
+    }
+}
 
 impl FeeBps {
     /// 100 %.
@@ -77,6 +86,14 @@ mod tests {
         assert_eq!(FeeBps::default().split(Points(7)), (Points(7), Points(0)));
         assert_eq!(FeeBps::new(10_000).unwrap().split(Points(7)), (Points(0), Points(7)));
         assert_eq!(FeeBps::new(10_001), None);
+    }
+
+    #[test]
+    fn deserializing_checks_the_range() {
+        let ok: FeeBps = serde_json::from_str("1000").unwrap();
+        assert_eq!(ok.get(), 1000);
+        assert_eq!(serde_json::to_string(&ok).unwrap(), "1000");
+        assert!(serde_json::from_str::<FeeBps>("10001").is_err());
     }
 
     #[test]

@@ -385,15 +385,30 @@ fn price_below_one_is_refused() {
             Err(DomainError::InvalidInput { field: "price", .. })
         ));
     }
+}
+
+#[test]
+fn delivery_days_out_of_range_is_refused() {
+    for days in [0, 366, u32::MAX] {
+        let mut c = cmd(auto());
+        c.work.delivery_days = days;
+        assert!(
+            matches!(
+                place_order(c, &p(), t0()),
+                Err(DomainError::InvalidInput {
+                    field: "delivery_days",
+                    ..
+                })
+            ),
+            "{days} days"
+        );
+    }
     let mut c = cmd(auto());
-    c.work.delivery_days = 0;
-    assert!(matches!(
-        place_order(c, &p(), t0()),
-        Err(DomainError::InvalidInput {
-            field: "delivery_days",
-            ..
-        })
-    ));
+    c.work.delivery_days = 365;
+    assert_eq!(
+        place_order(c, &p(), t0()).unwrap().order.deadline,
+        Some(t0() + Duration::days(365))
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 use heepr_store::Store;
 use heepr_store::mail::QueuedEmail;
+use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
@@ -54,6 +55,7 @@ impl Mailer {
                     .from(FROM.parse().map_err(|e| format!("from: {e}"))?)
                     .to(e.to.parse().map_err(|err| format!("to {}: {err}", e.to))?)
                     .subject(e.subject.clone())
+                    .header(ContentType::TEXT_PLAIN)
                     .body(e.body.clone())
                     .map_err(|e| e.to_string())?;
                 t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())

@@ -5,11 +5,13 @@
 //! always give the same `content_hash`. The bootstrap token is never part of the hashed
 //! content: [`Package::skill_md_with_token`] injects it into one delimited line.
 
-use heepr_domain::EventKind;
 use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
+
+mod sections;
+mod text;
 
 /// The files every skill package contains, in the order SKILL.md introduces them.
 pub const PACKAGE_FILES: [&str; 5] = ["SKILL.md", "HEARTBEAT_EVENTS.md", "RULES.md", "API.md", "skill.json"];
@@ -19,13 +21,17 @@ pub fn is_package_file(name: &str) -> bool {
     PACKAGE_FILES.contains(&name)
 }
 
+/// The token line of a token-free SKILL.md (on a line of its own).
 const NO_TOKEN: &str = "Bootstrap token: none in this copy — regenerate one from your owner dashboard.";
+
+/// The Markdown files, in package order; skill.json follows them.
+const MARKDOWN_FILES: [&str; 4] = ["SKILL.md", "HEARTBEAT_EVENTS.md", "RULES.md", "API.md"];
 
 #[derive(RustEmbed)]
 #[folder = "templates/"]
 struct Templates;
 
-/// What went wrong while rendering.
+/// What went wrong while rendering or bundling a package.
 #[derive(Debug, thiserror::Error)]
 pub enum SkillError {
     /// A template is missing from the binary (a build problem).
@@ -34,83 +40,95 @@ pub enum SkillError {
     /// A template is not UTF-8.
     #[error("template {0} is not UTF-8")]
     NotUtf8(&'static str),
+    /// A template names a placeholder that is not defined, or leaves one unclosed.
+    #[error("template {template}: unknown or unclosed placeholder {placeholder:?}")]
+    Placeholder {
+        /// The template.
+        template: &'static str,
+        /// The placeholder's name (or the text after an unclosed `{{`).
+        placeholder: String,
+    },
     /// JSON encoding failed.
     #[error("skill.json: {0}")]
     Json(#[from] serde_json::Error),
     /// Building the zip failed.
     #[error("zip: {0}")]
-    Zip(String),
+    Zip(#[from] zip::result::ZipError),
+    /// Writing into the zip failed.
+    #[error("zip: {0}")]
+    Io(#[from] std::io::Error),
 }
 
-/// Everything a package says about its agent.
+/// Everything a package says about its agent: identity, behaviour, rules and gigs.
+/// Any change to it changes the rendered files and so the `content_hash`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkillContext {
-    /// `agt_…`
+    /// The agent's id, `agt_…`.
     pub agent_id: String,
-    /// Display name.
+    /// The agent's display name.
     pub agent_name: String,
-    /// What the agent does.
+    /// What the agent does (owner text, may span paragraphs).
     pub description: String,
-    /// This server's public base URL, without a trailing slash.
+    /// This server's public base URL, e.g. `http://127.0.0.1:8080`, without a trailing slash.
     pub base_url: String,
-    /// Poll cadence.
+    /// How often the agent polls `GET /api/events`, in minutes (1..=60).
     pub poll_minutes: u32,
-    /// Categories.
+    /// The agent's categories (code, design, …).
     pub categories: Vec<String>,
-    /// Skills.
+    /// Free-form skills the owner listed.
     pub skills: Vec<String>,
-    /// `auto` or `manual`.
+    /// `auto` or `manual`: whether orders may start without the owner's approval.
     pub accept_mode: String,
-    /// Deliveries skip owner review.
+    /// Deliveries go straight to the customer, skipping the owner's review.
     pub auto_approve_deliveries: bool,
-    /// Platform rules (also echoed in events as `sf`).
+    /// The platform rules (also echoed in every work event as `sf`).
     pub platform_rules: Vec<String>,
-    /// Gigs with tiers and order forms.
+    /// The agent's gigs, with tiers and order forms.
     pub gigs: Vec<GigInfo>,
 }
 
-/// A gig as the package shows it.
+/// A gig as the package shows it (in API.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GigInfo {
-    /// `gig_…`
+    /// The gig's id, `gig_…` (may be empty before the gig is saved).
     pub id: String,
-    /// Title.
+    /// Title; events name the gig by it (`g`).
     pub title: String,
     /// Category.
     pub category: String,
-    /// Description.
+    /// What the gig offers.
     pub description: String,
-    /// Order-form fields.
+    /// The order form; answers arrive in events as `in`.
     pub fields: Vec<FieldInfo>,
-    /// Tiers.
+    /// Price tiers.
     pub tiers: Vec<TierInfo>,
 }
 
-/// An order-form field.
+/// One field of a gig's order form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldInfo {
-    /// Key in `in`.
+    /// The key of the answer in `in`.
     pub name: String,
-    /// Label.
+    /// What the customer sees.
     pub label: String,
-    /// text|number|url|choice|file
+    /// `text`, `number`, `url`, `choice` or `file`.
     pub kind: String,
-    /// Required.
+    /// Whether the customer must answer it.
     pub required: bool,
-    /// Choices for `choice`.
+    /// The allowed answers of a `choice` field.
     pub choices: Vec<String>,
 }
 
-/// A tier.
+/// One price tier of a gig.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TierInfo {
-    /// Name.
+    /// Tier name; events name it as `tr`.
     pub name: String,
-    /// Points.
+    /// Price in points.
     pub price: i64,
-    /// Days.
+    /// Days from the start of work (or of a revision round) to the deadline.
     pub delivery_days: u32,
-    /// Included revisions.
+    /// Revisions included.
     pub revisions: u32,
 }
 
@@ -147,143 +165,126 @@ pub struct Package {
     pub content_hash: String,
 }
 
+/// skill.json, with keys in this order.
+#[derive(Serialize)]
+struct SkillJson<'a> {
+    agent_id: &'a str,
+    name: &'a str,
+    base_url: &'a str,
+    poll_minutes: u32,
+    categories: &'a [String],
+    accept_mode: &'a str,
+    files: Vec<FileEntry<'a>>,
+    content_hash: &'a str,
+}
+
+/// One entry of skill.json's `files`.
+#[derive(Serialize)]
+struct FileEntry<'a> {
+    name: &'a str,
+    sha256: &'a str,
+    bytes: u64,
+}
+
 fn template(name: &'static str) -> Result<String, SkillError> {
     let f = Templates::get(name).ok_or(SkillError::MissingTemplate(name))?;
     String::from_utf8(f.data.into_owned()).map_err(|_| SkillError::NotUtf8(name))
 }
 
-fn fill(mut text: String, vars: &[(&str, String)]) -> String {
-    for (k, v) in vars {
-        text = text.replace(&format!("{{{{{k}}}}}"), v);
-    }
-    text
-}
-
-fn bullet_list(items: &[String]) -> String {
-    if items.is_empty() {
-        return "- (none)".into();
-    }
-    items.iter().map(|r| format!("- {r}")).collect::<Vec<_>>().join("\n")
-}
-
-/// What the agent should do for each kind; a new kind fails to compile here.
-fn event_advice(k: EventKind) -> &'static str {
-    match k {
-        EventKind::NewOrder => {
-            "A new order is yours and already paid into escrow. Read `in`, `br`, `sc` and `at`, do the work before `dl`, then deliver."
-        }
-        EventKind::OwnerApprovedOrder => {
-            "Your owner approved a pending order: same payload as `new_order`; start work now."
-        }
-        EventKind::OwnerDeniedOrder => {
-            "Your owner denied a pending order (`m` says why). Nothing to do; never start it."
-        }
-        EventKind::RevisionRequest => {
-            "The customer (or your owner) wants changes: `m` is the request, `rh` the full history, `dl` the new deadline, `rl` revisions left. Redeliver."
-        }
-        EventKind::ScopeChange => {
-            "Scope or deadline changed, or a flagged order resumed: read `sc`, `dl` and the note `m`, and continue."
-        }
-        EventKind::OrderCompleted => {
-            "The customer accepted (or the review window passed); your owner was paid. Delete local customer data."
-        }
-        EventKind::OrderRefunded => {
-            "The order was refunded (declined, missed deadline, dispute or flag). Stop work and delete local customer data."
-        }
-    }
-}
-
-fn event_kinds() -> String {
-    EventKind::ALL
-        .iter()
-        .map(|k| {
-            let keys = match k {
-                k if k.is_work() && *k == EventKind::RevisionRequest => "`id k ts o g tr p dl in sc br at rl sf m rh`",
-                EventKind::ScopeChange => "`id k ts o dl sc m sf`",
-                k if k.is_work() => "`id k ts o g tr p dl in sc br at rl sf`",
-                EventKind::OwnerDeniedOrder => "`id k ts o m`",
-                _ => "`id k ts o` (and `m` when there is a reason)",
-            };
-            format!("### `{}`\n\nKeys: {keys}.\n\n{}\n", k.as_str(), event_advice(*k))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn gigs(ctx: &SkillContext) -> String {
-    let mut out = String::new();
-    for g in &ctx.gigs {
-        out.push_str(&format!("### {} (`{}`, {})\n\n", g.title, g.id, g.category));
-        if !g.description.is_empty() {
-            out.push_str(&format!("{}\n\n", g.description));
-        }
-        out.push_str("| tier | price (points) | delivery days | revisions |\n|---|---|---|---|\n");
-        for t in &g.tiers {
-            out.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
-                t.name, t.price, t.delivery_days, t.revisions
-            ));
-        }
-        if !g.fields.is_empty() {
-            out.push_str("\nOrder form (`in`):\n\n");
-            for f in &g.fields {
-                let choices = if f.choices.is_empty() {
-                    String::new()
-                } else {
-                    format!(" — one of {}", f.choices.join(", "))
-                };
-                let req = if f.required { "required" } else { "optional" };
-                out.push_str(&format!("- `{}` ({}, {req}): {}{choices}\n", f.name, f.kind, f.label));
+/// The skill's `name` in SKILL.md's front matter: lowercase letters, digits and hyphens.
+fn skill_name(agent_id: &str) -> String {
+    let slug: String = agent_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
             }
-        }
-        out.push('\n');
-    }
-    if out.is_empty() {
-        out.push_str("(no gigs yet)\n");
-    }
-    out
+        })
+        .collect();
+    format!("heepr-{}", slug.trim_matches('-'))
 }
 
-/// Renders the five files for one agent.
+/// Renders the five files for one agent. Deterministic: the same context always gives
+/// the same bytes and the same `content_hash`.
 pub fn render(ctx: &SkillContext) -> Result<Package, SkillError> {
-    let vars = [
-        ("agent_id", ctx.agent_id.clone()),
-        ("agent_name", ctx.agent_name.clone()),
-        ("base_url", ctx.base_url.clone()),
-        ("poll_minutes", ctx.poll_minutes.to_string()),
-        ("categories", ctx.categories.join(", ")),
-        ("accept_mode", ctx.accept_mode.clone()),
+    let name = text::inline(&ctx.agent_name);
+    let categories = text::list(&ctx.categories, "none");
+    let front_description = serde_json::to_string(&format!(
+        "Work orders on the heepr marketplace ({}) as the agent \"{name}\" ({}; categories: {categories}): \
+         register, poll for orders every {} minutes, deliver, decline or flag. Use when told to start, stop or \
+         check heepr work.",
+        text::inline(&ctx.base_url),
+        text::inline(&ctx.agent_id),
+        ctx.poll_minutes,
+    ))?;
+    let poll_seconds = (u64::from(ctx.poll_minutes) * 60).to_string();
+    let vars: [(&str, String); 21] = [
+        ("skill_name", skill_name(&ctx.agent_id)),
+        ("front_description", front_description),
+        ("identity", sections::identity(ctx)),
         ("token_line", NO_TOKEN.to_owned()),
-        ("rules", bullet_list(&ctx.platform_rules)),
-        ("event_kinds", event_kinds()),
-        ("gigs", gigs(ctx)),
+        ("agent_id", text::inline(&ctx.agent_id)),
+        ("agent_name", name),
+        ("base_url", text::inline(&ctx.base_url)),
+        ("poll_minutes", ctx.poll_minutes.to_string()),
+        ("poll_seconds", poll_seconds),
+        ("categories", categories),
+        ("skills", text::list(&ctx.skills, "none listed")),
+        ("description", text::block(&ctx.description, "(no description yet)")),
+        ("accept_mode", text::inline(&ctx.accept_mode)),
+        (
+            "accept_mode_text",
+            sections::accept_mode_text(&ctx.accept_mode).to_owned(),
+        ),
+        (
+            "delivery_text",
+            sections::delivery_text(ctx.auto_approve_deliveries).to_owned(),
+        ),
+        (
+            "delivery_state",
+            sections::delivery_state(ctx.auto_approve_deliveries).to_owned(),
+        ),
+        ("rules", text::bullets(&ctx.platform_rules)),
+        ("keys_table", sections::keys_table()),
+        ("event_kinds", sections::event_kinds()),
+        ("example", sections::example(ctx)?),
+        ("gigs", sections::gigs(ctx)),
     ];
-    let mut files: Vec<PackageFile> = ["SKILL.md", "HEARTBEAT_EVENTS.md", "RULES.md", "API.md"]
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut files = MARKDOWN_FILES
         .into_iter()
-        .map(|name| Ok(PackageFile::new(name, fill(template(name)?, &vars))))
-        .collect::<Result<_, SkillError>>()?;
-    let mut index: Vec<(&str, &str)> = files.iter().map(|f| (f.name, f.sha256.as_str())).collect();
-    index.sort();
-    let mut h = Sha256::new();
-    for (name, sha) in &index {
-        h.update(format!("{name}\n{sha}\n").as_bytes());
-    }
-    let content_hash = hex::encode(h.finalize());
-    let skill_json = serde_json::json!({
-        "agent_id": ctx.agent_id,
-        "name": ctx.agent_name,
-        "base_url": ctx.base_url,
-        "poll_minutes": ctx.poll_minutes,
-        "files": index.iter().map(|(name, sha)| {
-            let bytes = files.iter().find(|f| f.name == *name).map(|f| f.bytes).unwrap_or(0);
-            serde_json::json!({"name": name, "sha256": sha, "bytes": bytes})
-        }).collect::<Vec<_>>(),
-        "content_hash": content_hash,
-    });
-    files.push(PackageFile::new(
-        "skill.json",
-        serde_json::to_string_pretty(&skill_json)? + "\n",
+        .map(|name| Ok(PackageFile::new(name, text::fill(name, &template(name)?, &vars)?)))
+        .collect::<Result<Vec<_>, SkillError>>()?;
+
+    let mut index: Vec<&PackageFile> = files.iter().collect();
+    index.sort_by_key(|f| f.name);
+    let content_hash = hex::encode(Sha256::digest(
+        index
+            .iter()
+            .map(|f| format!("{}\n{}\n", f.name, f.sha256))
+            .collect::<String>(),
     ));
+    let skill_json = SkillJson {
+        agent_id: &ctx.agent_id,
+        name: &ctx.agent_name,
+        base_url: &ctx.base_url,
+        poll_minutes: ctx.poll_minutes,
+        categories: &ctx.categories,
+        accept_mode: &ctx.accept_mode,
+        files: index
+            .iter()
+            .map(|f| FileEntry {
+                name: f.name,
+                sha256: &f.sha256,
+                bytes: f.bytes,
+            })
+            .collect(),
+        content_hash: &content_hash,
+    };
+    let skill_json = serde_json::to_string_pretty(&skill_json)? + "\n";
+    files.push(PackageFile::new("skill.json", skill_json));
     Ok(Package { files, content_hash })
 }
 
@@ -293,47 +294,57 @@ impl Package {
         self.files.iter().find(|f| f.name == name)
     }
 
-    /// SKILL.md with the bootstrap token (or, without one, a line saying to
-    /// regenerate it). Hashes always cover the token-free rendering.
+    /// SKILL.md with the bootstrap token injected (`Some`), or with the line telling the
+    /// owner to regenerate one from the dashboard (`None`). Hashes always cover the
+    /// token-free rendering.
     pub fn skill_md_with_token(&self, token: Option<&str>) -> String {
-        let content = self.file("SKILL.md").map(|f| f.content.clone()).unwrap_or_default();
-        match token {
-            Some(t) => content.replacen(
-                NO_TOKEN,
-                &format!("Bootstrap token: `{t}` (one-time; valid for 7 days; never share it)."),
-                1,
+        let content = self.file("SKILL.md").map(|f| f.content.as_str()).unwrap_or_default();
+        let Some(token) = token else {
+            return content.to_owned();
+        };
+        let token = text::inline(token).replace('`', "");
+        let marker = format!("\n{NO_TOKEN}\n");
+        match content.find(&marker) {
+            Some(at) => format!(
+                "{}\nBootstrap token: `{token}` (single use, valid for 7 days; never share it).\n{}",
+                &content[..at],
+                &content[at + marker.len()..]
             ),
-            None => content,
+            None => content.to_owned(),
         }
     }
 
-    /// A zip of all five files; SKILL.md carries the token when given.
+    /// A flat zip of all five files; SKILL.md carries the token when given. The bytes
+    /// are deterministic (fixed timestamps).
     pub fn bundle_zip(&self, token: Option<&str>) -> Result<Vec<u8>, SkillError> {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default())
             .unix_permissions(0o644);
         for f in &self.files {
-            let content = if f.name == "SKILL.md" {
-                self.skill_md_with_token(token)
+            zip.start_file(f.name, opts)?;
+            if f.name == "SKILL.md" {
+                zip.write_all(self.skill_md_with_token(token).as_bytes())?;
             } else {
-                f.content.clone()
-            };
-            zip.start_file(f.name, opts)
-                .map_err(|e| SkillError::Zip(e.to_string()))?;
-            zip.write_all(content.as_bytes())
-                .map_err(|e| SkillError::Zip(e.to_string()))?;
+                zip.write_all(f.content.as_bytes())?;
+            }
         }
-        let cursor = zip.finish().map_err(|e| SkillError::Zip(e.to_string()))?;
-        Ok(cursor.into_inner())
+        Ok(zip.finish()?.into_inner())
     }
 }
 
-/// A one-line install: unzip the bundle into the agent runtime's skills folder.
+/// One shell line for the Skill Setup screen: unzip the downloaded bundle into a working
+/// directory for the agent and start a runtime (Claude Code, Codex, Cursor or any shell
+/// loop) there; the key file will live in that directory.
 pub fn install_snippet(ctx: &SkillContext) -> String {
+    let id = text::inline(&ctx.agent_id).replace(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'), "");
+    let dir = format!("~/heepr-agents/{id}");
     format!(
-        "mkdir -p ~/.heepr/{id} && cd ~/.heepr/{id} && unzip -o heepr-skill-{id}.zip && echo 'Point your agent (Claude Code, Codex, Cursor or a shell loop) at ~/.heepr/{id}/SKILL.md and run it from this folder.'",
-        id = ctx.agent_id
+        "mkdir -p {dir} && unzip -o ~/Downloads/heepr-skill-{id}.zip -d {dir} && cd {dir} && \
+         claude \"Read SKILL.md and follow it\"  \
+         # or: codex \"Read SKILL.md and follow it\" · Cursor: open {dir} and ask the agent to follow SKILL.md \
+         · shell: run your agent loop in {dir}"
     )
 }
 
