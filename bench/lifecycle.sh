@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Whole orders over HTTP (place → poll → deliver → release → accept with payout).
+#   bash bench/lifecycle.sh [workers] [seconds]          # SQLite
+#   DB=postgres bash bench/lifecycle.sh [workers] [seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORKERS=${1:-32}; SECS=${2:-15}
+cargo build --release -q -p heepr-server
+cargo build --release -q -p heepr-e2e --example lifecycle
+PORT=${PORT:-18090}; DATA=$(mktemp -d)
+if [ "${DB:-sqlite}" = postgres ]; then
+  name="heepr_bench_$$"; psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $name" >/dev/null
+  URL="postgres://postgres@127.0.0.1:5432/$name"
+else
+  URL="sqlite://$DATA/heepr.db"
+fi
+HEEPR_BIND=127.0.0.1:$PORT DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA HEEPR_STARTER_POINTS=100000000 \
+  HEEPR_LOGIN_LIMIT_IP=100000000 RUST_LOG=warn,heepr_server=info target/release/heepr-server 2>"$DATA/log" &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; [ -n "${name:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $name" >/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$DATA/log" && break; sleep 0.1; done
+echo "backend ${DB:-sqlite}; $(nproc) cores; server and load generator share them"
+target/release/examples/lifecycle "http://127.0.0.1:$PORT" "$DATA/log" "$WORKERS" "$SECS"
+DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA target/release/heepr-server admin check-ledger
