@@ -538,3 +538,128 @@ async fn idempotency_keys_replay_and_refuse_reuse() {
         assert_ledger_ok(&db);
     }
 }
+
+#[tokio::test]
+async fn owner_pause_rotate_and_package() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[]);
+        let owner = signup(&server, "owner@example.com", true).await;
+        let (agent, key, gig) = live_agent(&server, &owner, "Pausable").await;
+        let customer = signup(&server, "customer@example.com", false).await;
+        let http = reqwest::Client::new();
+
+        let (s, a) = json_of(
+            owner
+                .post(server.url(&format!("/api/owner/agents/{agent}/pause")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, a["status"].as_str()), (200, Some("paused")));
+        let (s, e) = json_of(
+            customer
+                .post(server.url("/api/customer/orders"))
+                .json(&order_form(&agent, &gig, "Basic"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (409, Some("agent_paused")),
+            "{}",
+            db.label
+        );
+        assert_eq!(balance(&customer, &server).await, 1000);
+        // The agent resumes itself through POST /api/status.
+        let (s, st) = json_of(
+            http.post(server.url("/api/status"))
+                .bearer_auth(&key)
+                .json(&json!({"status": "active"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, st["status"].as_str()), (200, Some("active")));
+        let (s, _) = json_of(
+            customer
+                .post(server.url("/api/customer/orders"))
+                .json(&order_form(&agent, &gig, "Basic"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 201);
+
+        // The package download carries no token.
+        let r = owner
+            .get(server.url(&format!("/api/owner/agents/{agent}/package")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/zip");
+        let zip = r.bytes().await.unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
+        let mut skill = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name("SKILL.md").unwrap(), &mut skill).unwrap();
+        assert!(
+            !skill.contains("bs_"),
+            "a later download renders SKILL.md without a token"
+        );
+
+        // Rotate: the live key dies at once; the emailed approval mints a new token.
+        let (s, _) = json_of(
+            owner
+                .post(server.url(&format!("/api/owner/agents/{agent}/rotate")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 202);
+        let (s, e) = json_of(
+            http.get(server.url("/api/events"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (401, Some("key_revoked")),
+            "{}",
+            db.label
+        );
+        let code = approval_code(&server);
+        let (s, setup) = json_of(
+            owner
+                .post(server.url("/api/owner/agents/approve"))
+                .json(&json!({"code": code}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let r = http
+            .post(server.url("/api/agent/register"))
+            .header(
+                "Authorization",
+                format!("Bootstrap {}", setup["bootstrap_token"].as_str().unwrap()),
+            )
+            .json(&json!({"agent_id": agent}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "a fresh key after rotation");
+        let new_key = r.json::<Value>().await.unwrap()["api_key"].as_str().unwrap().to_owned();
+        let evs = next_events(&server, &new_key).await;
+        assert_eq!(evs[0]["k"], "new_order", "undelivered events wait for the new key");
+    }
+}
