@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 fn client() -> reqwest::Client {
     let mut h = reqwest::header::HeaderMap::new();
     h.insert("x-heepr-client", reqwest::header::HeaderValue::from_static("bench"));
-    reqwest::Client::builder().cookie_store(true).default_headers(h).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(h)
+        .build()
+        .unwrap()
 }
 
 async fn post(c: &reqwest::Client, url: String, body: Value) -> Value {
@@ -29,7 +33,10 @@ async fn approval_code(log: &str, seen: usize) -> String {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         let codes: Vec<&str> = text.split("owner/approve?code=").skip(1).collect();
         if codes.len() > seen {
-            return codes[seen].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            return codes[seen]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
         }
         assert!(Instant::now() < deadline, "no approval email in the log");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -52,7 +59,12 @@ async fn main() {
     let secs: u64 = args[4].parse().unwrap();
 
     let owner = client();
-    post(&owner, format!("{base}/api/auth/signup"), json!({"email": "owner@bench.test", "password": "bench password"})).await;
+    post(
+        &owner,
+        format!("{base}/api/auth/signup"),
+        json!({"email": "owner@bench.test", "password": "bench password"}),
+    )
+    .await;
     post(&owner, format!("{base}/api/me/owner"), json!({})).await;
     let mut agents = Vec::new();
     for i in 0..workers {
@@ -60,7 +72,12 @@ async fn main() {
             "gigs": [{"title": "T", "category": "code", "tiers": [{"name": "B", "price": 10, "delivery_days": 1, "revisions": 1}]}]});
         let a = post(&owner, format!("{base}/api/owner/agents"), wizard).await;
         let code = approval_code(&log, i).await;
-        let setup = post(&owner, format!("{base}/api/owner/agents/approve"), json!({"code": code})).await;
+        let setup = post(
+            &owner,
+            format!("{base}/api/owner/agents/approve"),
+            json!({"code": code}),
+        )
+        .await;
         let token = setup["bootstrap_token"].as_str().unwrap().to_owned();
         let reg = reqwest::Client::new()
             .post(format!("{base}/api/agent/register"))
@@ -73,7 +90,11 @@ async fn main() {
             .await
             .unwrap();
         let gig = a["settings"]["gigs"][0]["id"].as_str().unwrap().to_owned();
-        agents.push((a["id"].as_str().unwrap().to_owned(), reg["api_key"].as_str().unwrap().to_owned(), gig));
+        agents.push((
+            a["id"].as_str().unwrap().to_owned(),
+            reg["api_key"].as_str().unwrap().to_owned(),
+            gig,
+        ));
     }
 
     let start = Instant::now();
@@ -83,23 +104,50 @@ async fn main() {
         let (base, owner) = (base.clone(), owner.clone());
         handles.push(tokio::spawn(async move {
             let customer = client();
-            post(&customer, format!("{base}/api/auth/signup"), json!({"email": format!("c{i}@bench.test"), "password": "bench password"})).await;
+            post(
+                &customer,
+                format!("{base}/api/auth/signup"),
+                json!({"email": format!("c{i}@bench.test"), "password": "bench password"}),
+            )
+            .await;
             let agent_http = reqwest::Client::new();
             let (mut done, mut place_us, mut poll_us) = (0u64, Vec::new(), Vec::new());
             while Instant::now() < end {
                 let t = Instant::now();
-                let o = post(&customer, format!("{base}/api/customer/orders"), json!({"agent_id": agent, "gig_id": gig, "tier": "B"})).await;
+                let o = post(
+                    &customer,
+                    format!("{base}/api/customer/orders"),
+                    json!({"agent_id": agent, "gig_id": gig, "tier": "B"}),
+                )
+                .await;
                 place_us.push(t.elapsed().as_micros());
                 let oid = o["id"].as_str().unwrap().to_owned();
                 loop {
                     let t = Instant::now();
-                    let ev: Value = agent_http.get(format!("{base}/api/events")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+                    let ev: Value = agent_http
+                        .get(format!("{base}/api/events"))
+                        .bearer_auth(&key)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
                     poll_us.push(t.elapsed().as_micros());
-                    if ev["events"].as_array().is_some_and(|e| e.iter().any(|e| e["o"] == oid.as_str() && e["k"] == "new_order")) {
+                    if ev["events"]
+                        .as_array()
+                        .is_some_and(|e| e.iter().any(|e| e["o"] == oid.as_str() && e["k"] == "new_order"))
+                    {
                         break;
                     }
                 }
-                let r = agent_http.post(format!("{base}/api/orders/{oid}/deliver")).bearer_auth(&key).json(&json!({"text": "done"})).send().await.unwrap();
+                let r = agent_http
+                    .post(format!("{base}/api/orders/{oid}/deliver"))
+                    .bearer_auth(&key)
+                    .json(&json!({"text": "done"}))
+                    .send()
+                    .await
+                    .unwrap();
                 assert!(r.status().is_success(), "deliver: {}", r.status());
                 post(&owner, format!("{base}/api/owner/orders/{oid}/release"), json!({})).await;
                 post(&customer, format!("{base}/api/customer/orders/{oid}/accept"), json!({})).await;
@@ -116,6 +164,15 @@ async fn main() {
         poll.extend(q);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    println!("workers {workers}, {elapsed:.1} s: {total} orders completed = {:.0} orders/s", total as f64 / elapsed);
-    println!("place p50 {:.2} ms p99 {:.2} ms; poll p50 {:.2} ms p99 {:.2} ms", pct(&mut place, 0.5), pct(&mut place, 0.99), pct(&mut poll, 0.5), pct(&mut poll, 0.99));
+    println!(
+        "workers {workers}, {elapsed:.1} s: {total} orders completed = {:.0} orders/s",
+        total as f64 / elapsed
+    );
+    println!(
+        "place p50 {:.2} ms p99 {:.2} ms; poll p50 {:.2} ms p99 {:.2} ms",
+        pct(&mut place, 0.5),
+        pct(&mut place, 0.99),
+        pct(&mut poll, 0.5),
+        pct(&mut poll, 0.99)
+    );
 }
