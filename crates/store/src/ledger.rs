@@ -137,3 +137,70 @@ impl Store {
         Ok(check_invariants(&snap))
     }
 }
+
+type TransferCols = (i64, String, String, String, i64, String, Option<String>, chrono::NaiveDateTime);
+
+/// One line of a wallet's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletLine {
+    /// `txn_…`
+    pub id: String,
+    /// Position in the log (the page cursor).
+    pub seq: i64,
+    /// Positive when points came in, negative when they went out.
+    pub amount: i64,
+    /// Why.
+    pub kind: String,
+    /// The order it belongs to.
+    pub order_id: Option<String>,
+    /// The other account.
+    pub counterparty: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    /// A wallet's balance and its transfers, newest first, before `before_seq`.
+    pub fn wallet(&self, acct: &AccountRef, limit: i64, before_seq: Option<i64>) -> Result<(Points, Vec<WalletLine>)> {
+        let key = acct.key();
+        self.read(|c| {
+            let balance: Option<i64> = accounts::table.find(&key).select(accounts::balance).first(c).optional()?;
+            let mut q = transfers::table
+                .filter(transfers::debit.eq(&key).or(transfers::credit.eq(&key)))
+                .into_boxed();
+            if let Some(b) = before_seq {
+                q = q.filter(transfers::seq.lt(b));
+            }
+            let rows: Vec<TransferCols> = q
+                .order(transfers::seq.desc())
+                .limit(limit.clamp(1, 200))
+                .select((
+                    transfers::seq,
+                    transfers::id,
+                    transfers::debit,
+                    transfers::credit,
+                    transfers::amount,
+                    transfers::kind,
+                    transfers::order_id,
+                    transfers::created_at,
+                ))
+                .load(c)?;
+            let lines = rows
+                .into_iter()
+                .map(|(seq, id, debit, credit, amount, kind, order_id, at)| {
+                    let incoming = credit == key;
+                    WalletLine {
+                        id,
+                        seq,
+                        amount: if incoming { amount } else { -amount },
+                        kind,
+                        order_id,
+                        counterparty: if incoming { debit } else { credit },
+                        at: at.and_utc(),
+                    }
+                })
+                .collect();
+            Ok((Points(balance.unwrap_or(0)), lines))
+        })
+    }
+}

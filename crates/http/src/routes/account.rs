@@ -189,3 +189,30 @@ pub(crate) async fn become_owner(
     .await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user, balance)))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WalletQuery {
+    limit: Option<i64>,
+    cursor: Option<i64>,
+}
+
+/// `GET /api/wallet`: balance and transfer history (newest first, `next` = cursor).
+pub(crate) async fn wallet(state: web::Data<AppState>, SessionUser(user): SessionUser, q: web::Query<WalletQuery>) -> Result<HttpResponse, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(invalid("limit", "must be between 1 and 200"));
+    }
+    let before = q.cursor;
+    let store = state.store.clone();
+    let (balance, lines) = blocking(move || Ok(store.wallet(&AccountRef::Wallet(user.id), limit, before)?)).await?;
+    let next = (lines.len() as i64 == limit).then(|| lines.last().map(|l| l.seq)).flatten();
+    let transfers: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| {
+            let counterparty = if l.counterparty.starts_with("wallet:") { "user".to_owned() } else { l.counterparty.clone() };
+            serde_json::json!({"id": l.id, "amount": l.amount, "kind": l.kind, "order_id": l.order_id, "counterparty": counterparty, "created_at": l.at})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "balance": balance.get(), "transfers": transfers, "next": next })))
+}

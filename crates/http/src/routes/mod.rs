@@ -18,6 +18,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/logout", web::post().to(account::logout))
             .route("/me", web::get().to(account::me))
             .route("/me/owner", web::post().to(account::become_owner))
+            .route("/wallet", web::get().to(account::wallet))
             // owners
             .route("/owner/agents", web::post().to(owner::create))
             .route("/owner/agents", web::get().to(owner::list))
