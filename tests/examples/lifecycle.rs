@@ -67,6 +67,7 @@ async fn main() {
     .await;
     post(&owner, format!("{base}/api/me/owner"), json!({})).await;
     let mut agents = Vec::new();
+    let mut register_us = Vec::new();
     for i in 0..workers {
         let wizard = json!({"name": format!("Bench {i}"), "categories": ["code"], "accept_mode": {"mode": "auto", "bands": []},
             "gigs": [{"title": "T", "category": "code", "tiers": [{"name": "B", "price": 10, "delivery_days": 1, "revisions": 1}]}]});
@@ -79,6 +80,7 @@ async fn main() {
         )
         .await;
         let token = setup["bootstrap_token"].as_str().unwrap().to_owned();
+        let t = Instant::now();
         let reg = reqwest::Client::new()
             .post(format!("{base}/api/agent/register"))
             .header("Authorization", format!("Bootstrap {token}"))
@@ -89,6 +91,7 @@ async fn main() {
             .json::<Value>()
             .await
             .unwrap();
+        register_us.push(t.elapsed().as_micros());
         let gig = a["settings"]["gigs"][0]["id"].as_str().unwrap().to_owned();
         agents.push((
             a["id"].as_str().unwrap().to_owned(),
@@ -97,6 +100,12 @@ async fn main() {
         ));
     }
 
+    println!(
+        "register (sequential, {} calls): p50 {:.2} ms, p99 {:.2} ms",
+        register_us.len(),
+        pct(&mut register_us, 0.5),
+        pct(&mut register_us, 0.99)
+    );
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let mut handles = Vec::new();

@@ -632,3 +632,45 @@ async fn agent_routes_refuse_missing_and_malformed_keys() {
         assert_eq!(r.status(), 401, "well-formed but unknown key");
     }
 }
+
+#[tokio::test]
+async fn keys_expire_after_the_configured_ttl() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[("HEEPR_KEY_TTL_DAYS", "1"), ("HEEPR_TEST_CLOCK", "true")]);
+        let owner = signup(&server, "o@example.com", true).await;
+        let (_, key, _) = live_agent(&server, &owner, "Mortal").await;
+        let http = reqwest::Client::new();
+        assert_eq!(
+            http.get(server.url("/api/events"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        browser()
+            .post(server.url("/api/test/clock"))
+            .json(&json!({"seconds": 86_401}))
+            .send()
+            .await
+            .unwrap();
+        // The cached answer lives at most a second; poll with a deadline.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let r = http
+                .get(server.url("/api/events"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 401 {
+                let b: Value = r.json().await.unwrap();
+                assert_eq!(b["error"]["code"], "key_expired", "{}", db.label);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{}: key never expired", db.label);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
