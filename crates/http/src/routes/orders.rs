@@ -557,6 +557,14 @@ struct FlagBody {
     note: Option<String>,
 }
 
+/// The structured reason, with the agent's optional note in parentheses.
+fn with_note(reason: &str, note: Option<String>) -> Result<String, ApiError> {
+    Ok(match text("note", note, 2000)? {
+        Some(n) => format!("{reason} ({n})"),
+        None => reason.to_owned(),
+    })
+}
+
 pub(crate) async fn decline(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -566,12 +574,8 @@ pub(crate) async fn decline(
 ) -> Result<HttpResponse, ApiError> {
     agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
         let b: DeclineBody = typed(v)?;
-        let note = text("note", b.note, 2000)?;
         Ok(Command::Decline {
-            reason: match note {
-                Some(n) => format!("{} ({n})", b.reason.as_str()),
-                None => b.reason.as_str().to_owned(),
-            },
+            reason: with_note(b.reason.as_str(), b.note)?,
         })
     })
     .await
@@ -586,12 +590,8 @@ pub(crate) async fn flag(
 ) -> Result<HttpResponse, ApiError> {
     agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
         let b: FlagBody = typed(v)?;
-        let note = text("note", b.note, 2000)?;
         Ok(Command::AgentFlag {
-            reason: match note {
-                Some(n) => format!("{} ({n})", b.reason.as_str()),
-                None => b.reason.as_str().to_owned(),
-            },
+            reason: with_note(b.reason.as_str(), b.note)?,
         })
     })
     .await
