@@ -227,12 +227,25 @@ async fn agent_loop_from_attachment_to_payout() {
         assert_eq!(balance(&owner, &server).await, 1025, "owner credited (fee 0)");
         let (_, w) = json_of(owner.get(server.url("/api/wallet")).send().await.unwrap()).await;
         assert_eq!(w["balance"], 1025);
-        assert_eq!((w["transfers"][0]["amount"].as_i64(), w["transfers"][0]["kind"].as_str()), (Some(25), Some("payout")));
+        assert_eq!(
+            (w["transfers"][0]["amount"].as_i64(), w["transfers"][0]["kind"].as_str()),
+            (Some(25), Some("payout"))
+        );
         assert_eq!(w["transfers"][0]["order_id"], oid.as_str());
         let (_, w) = json_of(customer.get(server.url("/api/wallet?limit=1")).send().await.unwrap()).await;
-        assert_eq!((w["transfers"][0]["amount"].as_i64(), w["transfers"][0]["kind"].as_str()), (Some(-25), Some("escrow_hold")));
+        assert_eq!(
+            (w["transfers"][0]["amount"].as_i64(), w["transfers"][0]["kind"].as_str()),
+            (Some(-25), Some("escrow_hold"))
+        );
         let cursor = w["next"].as_i64().unwrap();
-        let (_, w) = json_of(customer.get(server.url(&format!("/api/wallet?cursor={cursor}"))).send().await.unwrap()).await;
+        let (_, w) = json_of(
+            customer
+                .get(server.url(&format!("/api/wallet?cursor={cursor}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(w["transfers"][0]["kind"], "starter_grant");
         assert_eq!(next_events(&server, &key).await[0]["k"], "order_completed");
         assert_ledger_ok(&db);

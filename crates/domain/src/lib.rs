@@ -7,6 +7,7 @@
 //! [`Decision`] in one transaction; if it cannot, nothing happens.
 
 pub mod agent;
+pub mod chat;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use heepr_domain::DomainError;
 use heepr_domain::agent::{ApprovalError, RegisterError};
+use heepr_domain::chat::ChatError;
 use heepr_store::StoreError;
 use serde::Serialize;
 use std::fmt;
@@ -131,6 +132,19 @@ impl ApiError {
                 };
                 (status, code, None)
             }
+            Self::Store(StoreError::Chat(e)) => {
+                let status = match e {
+                    ChatError::OfferAccepted | ChatError::ReadOnly | ChatError::NotPreSale => S::CONFLICT,
+                    ChatError::OfferExpired => S::GONE,
+                    ChatError::NotAParty => S::NOT_FOUND,
+                    ChatError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
+                };
+                let field = match e {
+                    ChatError::Invalid { field, .. } => Some(field.as_str()),
+                    _ => None,
+                };
+                (status, e.code(), field)
+            }
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
@@ -143,6 +157,7 @@ impl ApiError {
             Self::Store(StoreError::Settings(e)) => e.to_string(),
             Self::Store(StoreError::Register(e)) => e.to_string(),
             Self::Store(StoreError::Approval(e)) => e.to_string(),
+            Self::Store(StoreError::Chat(e)) => e.to_string(),
             Self::Store(StoreError::Key(k)) => k.message().to_owned(),
             Self::Store(StoreError::Cursor(code)) => match *code {
                 "cursor_expired" => "the cursor is older than the retention period".into(),

@@ -203,6 +203,50 @@ fn file_record((id, name, content_type, bytes, sha256, storage_key): FileCols) -
     }
 }
 
+/// The owner, availability and live settings of an agent taking an order, read inside
+/// the placing transaction. An agent still waiting for approval is `NotFound`.
+pub(crate) fn agent_for_order(
+    c: &mut AnyConnection,
+    agent_id: &str,
+) -> Result<(UserId, AgentAvailability, AgentSettings)> {
+    let (owner, status, suspended, settings): (String, String, bool, String) = agents::table
+        .find(agent_id)
+        .select((agents::owner_id, agents::status, agents::suspended, agents::settings))
+        .first(c)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    let settings: AgentSettings = serde_json::from_str(&settings).map_err(StoreError::corrupt)?;
+    let availability = match (AgentStatus::parse(&status), suspended) {
+        (_, true) => AgentAvailability::Suspended,
+        (Some(AgentStatus::Active), false) => AgentAvailability::Active,
+        (Some(AgentStatus::Paused), false) => AgentAvailability::Paused,
+        _ => return Err(StoreError::NotFound),
+    };
+    let owner = UserId::parse(&owner).ok_or_else(|| StoreError::corrupt("agent owner"))?;
+    Ok((owner, availability, settings))
+}
+
+/// Decides a placement and writes the order, its attachments' rows and every effect
+/// (escrow hold, first event or notification) on the caller's transaction. Shared by
+/// orders placed from a gig and from an accepted offer.
+pub(crate) fn insert_placed(
+    c: &mut AnyConnection,
+    cmd: PlaceOrder,
+    attachments: &[StagedFile],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Order> {
+    let d = place_order(cmd, policy, now)?;
+    diesel::insert_into(orders::table)
+        .values(OrderRow::from_order(&d.order)?)
+        .execute(c)?;
+    for f in attachments {
+        insert_file(c, d.order.id.as_str(), None, f, now)?;
+    }
+    crate::order::apply_effects(c, &d, now)?;
+    Ok(d.order)
+}
+
 /// A new blob key (also the body of the file id).
 pub fn new_file_key() -> String {
     ulid()
@@ -222,19 +266,7 @@ impl Store {
     ) -> Result<Order> {
         let now = micros(now);
         let order = self.write(|c| {
-            let (owner, status, suspended, settings): (String, String, bool, String) = agents::table
-                .find(&new.agent_id)
-                .select((agents::owner_id, agents::status, agents::suspended, agents::settings))
-                .first(c)
-                .optional()?
-                .ok_or(StoreError::NotFound)?;
-            let settings: AgentSettings = serde_json::from_str(&settings).map_err(StoreError::corrupt)?;
-            let availability = match (AgentStatus::parse(&status), suspended) {
-                (_, true) => AgentAvailability::Suspended,
-                (Some(AgentStatus::Active), false) => AgentAvailability::Active,
-                (Some(AgentStatus::Paused), false) => AgentAvailability::Paused,
-                _ => return Err(StoreError::NotFound),
-            };
+            let (owner, availability, settings) = agent_for_order(c, &new.agent_id)?;
             let gig = settings
                 .gigs
                 .iter()
@@ -262,7 +294,7 @@ impl Store {
             let cmd = PlaceOrder {
                 id,
                 customer: new.customer.clone(),
-                owner: UserId::parse(&owner).ok_or_else(|| StoreError::corrupt("agent owner"))?,
+                owner,
                 agent: AgentId::parse(&new.agent_id).ok_or(StoreError::NotFound)?,
                 availability,
                 accept_mode: settings.accept_mode.clone(),
@@ -282,15 +314,7 @@ impl Store {
                 auto_approve_deliveries: settings.auto_approve_deliveries,
                 from_offer: false,
             };
-            let d = place_order(cmd, policy, now)?;
-            diesel::insert_into(orders::table)
-                .values(OrderRow::from_order(&d.order)?)
-                .execute(c)?;
-            for f in &new.attachments {
-                insert_file(c, d.order.id.as_str(), None, f, now)?;
-            }
-            crate::order::apply_effects(c, &d, now)?;
-            Ok(d.order)
+            insert_placed(c, cmd, &new.attachments, policy, now)
         })?;
         self.cache.forget_events(order.agent.as_str());
         Ok(order)

@@ -19,6 +19,9 @@ pub enum StoreError {
     /// An approval code was refused.
     #[error(transparent)]
     Approval(#[from] heepr_domain::agent::ApprovalError),
+    /// A chat or offer action was refused.
+    #[error(transparent)]
+    Chat(#[from] heepr_domain::chat::ChatError),
     /// An API key was refused.
     #[error("{}", .0.message())]
     Key(KeyReject),

@@ -138,7 +138,16 @@ impl Store {
     }
 }
 
-type TransferCols = (i64, String, String, String, i64, String, Option<String>, chrono::NaiveDateTime);
+type TransferCols = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    chrono::NaiveDateTime,
+);
 
 /// One line of a wallet's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +173,11 @@ impl Store {
     pub fn wallet(&self, acct: &AccountRef, limit: i64, before_seq: Option<i64>) -> Result<(Points, Vec<WalletLine>)> {
         let key = acct.key();
         self.read(|c| {
-            let balance: Option<i64> = accounts::table.find(&key).select(accounts::balance).first(c).optional()?;
+            let balance: Option<i64> = accounts::table
+                .find(&key)
+                .select(accounts::balance)
+                .first(c)
+                .optional()?;
             let mut q = transfers::table
                 .filter(transfers::debit.eq(&key).or(transfers::credit.eq(&key)))
                 .into_boxed();

@@ -6,6 +6,7 @@
 
 pub mod agent;
 mod cache;
+pub mod chat;
 pub mod connection;
 pub mod delivery;
 pub mod dialect;

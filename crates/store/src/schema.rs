@@ -209,3 +209,46 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(orders, deliveries, files);
 
 diesel::joinable!(files -> deliveries (delivery_id));
+
+diesel::table! {
+    threads (id) {
+        id -> Text,
+        agent_id -> Text,
+        customer_id -> Text,
+        owner_id -> Text,
+        order_id -> Nullable<Text>,
+        human_requested -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        thread_id -> Text,
+        author_kind -> Text,
+        author_id -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offers (id) {
+        id -> Text,
+        thread_id -> Text,
+        agent_id -> Text,
+        gig_id -> Text,
+        tier -> Text,
+        price -> BigInt,
+        deadline -> Timestamp,
+        scope -> Text,
+        inputs -> Text,
+        expires_at -> Timestamp,
+        accepted_order_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(threads, messages, offers);

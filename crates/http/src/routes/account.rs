@@ -198,7 +198,11 @@ pub(crate) struct WalletQuery {
 }
 
 /// `GET /api/wallet`: balance and transfer history (newest first, `next` = cursor).
-pub(crate) async fn wallet(state: web::Data<AppState>, SessionUser(user): SessionUser, q: web::Query<WalletQuery>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn wallet(
+    state: web::Data<AppState>,
+    SessionUser(user): SessionUser,
+    q: web::Query<WalletQuery>,
+) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(invalid("limit", "must be between 1 and 200"));
@@ -206,7 +210,9 @@ pub(crate) async fn wallet(state: web::Data<AppState>, SessionUser(user): Sessio
     let before = q.cursor;
     let store = state.store.clone();
     let (balance, lines) = blocking(move || Ok(store.wallet(&AccountRef::Wallet(user.id), limit, before)?)).await?;
-    let next = (lines.len() as i64 == limit).then(|| lines.last().map(|l| l.seq)).flatten();
+    let next = (lines.len() as i64 == limit)
+        .then(|| lines.last().map(|l| l.seq))
+        .flatten();
     let transfers: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| {

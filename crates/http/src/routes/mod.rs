@@ -2,6 +2,7 @@
 
 mod account;
 mod agent;
+mod chat;
 mod orders;
 mod owner;
 mod public;
@@ -52,6 +53,20 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "/customer/orders/{id}/files/{file}",
                 web::get().to(orders::customer_file),
             )
+            // chat and offers
+            .route("/threads", web::post().to(chat::open))
+            .route("/threads", web::get().to(chat::list))
+            .route("/threads/{id}", web::get().to(chat::get))
+            .route("/threads/{id}/messages", web::post().to(chat::post))
+            .route("/threads/{id}/human", web::post().to(chat::human))
+            .route("/threads/{id}/offers", web::post().to(chat::offer))
+            .route("/offers/{id}/accept", web::post().to(chat::accept))
+            .route(
+                "/customer/orders/{id}/thread",
+                web::get().to(chat::customer_order_thread),
+            )
+            .route("/owner/orders/{id}/thread", web::get().to(chat::owner_order_thread))
+            .route("/admin/orders/{id}/thread", web::get().to(chat::admin_order_thread))
             // owner orders
             .route("/owner/orders", web::get().to(orders::owner_list))
             .route("/owner/orders/{id}", web::get().to(orders::owner_get))

@@ -1,0 +1,3 @@
+DROP TABLE offers;
+DROP TABLE messages;
+DROP TABLE threads;
