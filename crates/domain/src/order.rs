@@ -736,6 +736,10 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 if *d <= now {
                     return Err(DomainError::invalid("deadline", "must be later than now"));
                 }
+                // Bounded like tier delivery days, so later timer arithmetic cannot overflow.
+                if *d > now + Duration::days(365) {
+                    return Err(DomainError::invalid("deadline", "must be within 365 days"));
+                }
                 o.deadline = Some(*d);
                 o.due_at = Some(*d);
             }

@@ -716,6 +716,11 @@ fn scope_change_needs_future_deadline() {
         run(&in_progress(), Actor::Owner, change(later), h(5)).order.deadline,
         Some(later)
     );
+    // A far-future deadline is refused rather than overflowing timer arithmetic.
+    assert!(matches!(
+        try_run(&in_progress(), Actor::Owner, change(h(5) + Duration::days(366)), h(5)),
+        Err(DomainError::InvalidInput { field: "deadline", .. })
+    ));
 }
 
 #[test]
