@@ -71,6 +71,25 @@ impl FromRequest for SessionUser {
     }
 }
 
+/// A session user who must have `role`, wrapped by `wrap`; `403 code` otherwise.
+fn with_role<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    role: Role,
+    code: &'static str,
+    message: &'static str,
+    wrap: fn(UserRecord) -> T,
+) -> Fut<T> {
+    let user = SessionUser::from_request(req, payload);
+    Box::pin(async move {
+        let SessionUser(user) = user.await?;
+        if !user.has(role) {
+            return Err(ApiError::Forbidden { code, message });
+        }
+        Ok(wrap(user))
+    })
+}
+
 /// A logged-in user with the owner role.
 pub struct OwnerUser(pub UserRecord);
 
@@ -79,17 +98,14 @@ impl FromRequest for OwnerUser {
     type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = SessionUser::from_request(req, payload);
-        Box::pin(async move {
-            let SessionUser(user) = user.await?;
-            if !user.has(Role::Owner) {
-                return Err(ApiError::Forbidden {
-                    code: "not_an_owner",
-                    message: "become an owner first (POST /api/me/owner)",
-                });
-            }
-            Ok(OwnerUser(user))
-        })
+        with_role(
+            req,
+            payload,
+            Role::Owner,
+            "not_an_owner",
+            "become an owner first (POST /api/me/owner)",
+            OwnerUser,
+        )
     }
 }
 
@@ -179,16 +195,6 @@ impl FromRequest for AdminUser {
     type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = SessionUser::from_request(req, payload);
-        Box::pin(async move {
-            let SessionUser(user) = user.await?;
-            if !user.has(Role::Admin) {
-                return Err(ApiError::Forbidden {
-                    code: "not_an_admin",
-                    message: "support only",
-                });
-            }
-            Ok(AdminUser(user))
-        })
+        with_role(req, payload, Role::Admin, "not_an_admin", "support only", AdminUser)
     }
 }

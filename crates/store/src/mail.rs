@@ -20,7 +20,7 @@ pub struct NewEmail {
 }
 
 /// A queued email.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct QueuedEmail {
     /// Row id.
     pub id: String,
@@ -33,6 +33,21 @@ pub struct QueuedEmail {
     /// Failed attempts so far.
     pub attempts: i32,
 }
+
+/// Columns in the field order of [`QueuedEmail`].
+const EMAIL_COLS: (
+    emails::id,
+    emails::to_email,
+    emails::subject,
+    emails::body,
+    emails::attempts,
+) = (
+    emails::id,
+    emails::to_email,
+    emails::subject,
+    emails::body,
+    emails::attempts,
+);
 
 /// Gives up on an email after this many failed attempts.
 pub const MAX_ATTEMPTS: i32 = 10;
@@ -56,29 +71,13 @@ impl Store {
     /// Unsent emails, oldest first.
     pub fn unsent_emails(&self, limit: i64) -> Result<Vec<QueuedEmail>> {
         self.read(|c| {
-            let rows: Vec<(String, String, String, String, i32)> = emails::table
+            Ok(emails::table
                 .filter(emails::sent_at.is_null())
                 .filter(emails::attempts.lt(MAX_ATTEMPTS))
                 .order(emails::created_at)
                 .limit(limit)
-                .select((
-                    emails::id,
-                    emails::to_email,
-                    emails::subject,
-                    emails::body,
-                    emails::attempts,
-                ))
-                .load(c)?;
-            Ok(rows
-                .into_iter()
-                .map(|(id, to, subject, body, attempts)| QueuedEmail {
-                    id,
-                    to,
-                    subject,
-                    body,
-                    attempts,
-                })
-                .collect())
+                .select(EMAIL_COLS)
+                .load(c)?)
         })
     }
 
@@ -106,27 +105,11 @@ impl Store {
     /// Every email queued to `to`, newest first (for tests and the admin outbox view).
     pub fn emails_to(&self, to: &str) -> Result<Vec<QueuedEmail>> {
         self.read(|c| {
-            let rows: Vec<(String, String, String, String, i32)> = emails::table
+            Ok(emails::table
                 .filter(emails::to_email.eq(to))
                 .order(emails::created_at.desc())
-                .select((
-                    emails::id,
-                    emails::to_email,
-                    emails::subject,
-                    emails::body,
-                    emails::attempts,
-                ))
-                .load(c)?;
-            Ok(rows
-                .into_iter()
-                .map(|(id, to, subject, body, attempts)| QueuedEmail {
-                    id,
-                    to,
-                    subject,
-                    body,
-                    attempts,
-                })
-                .collect())
+                .select(EMAIL_COLS)
+                .load(c)?)
         })
     }
 }
