@@ -15,9 +15,9 @@ else
   URL="sqlite://$DATA/heepr.db"
 fi
 HEEPR_BIND=127.0.0.1:$PORT DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA HEEPR_STARTER_POINTS=100000000 \
-  HEEPR_LOGIN_LIMIT_IP=100000000 RUST_LOG=warn,heepr_server=info target/release/heepr-server 2>"$DATA/log" &
+  HEEPR_LOGIN_LIMIT_IP=100000000 RUST_LOG=${RUST_LOG:-warn,heepr_server=info} target/release/heepr-server 2>"$DATA/log" &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; [ -n "${name:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $name" >/dev/null; rm -rf "$DATA"' EXIT
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; cp "$DATA/log" /tmp/heepr-bench.log; [ -n "${name:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $name" >/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$DATA/log" && break; sleep 0.1; done
 echo "backend ${DB:-sqlite}; $(nproc) cores; server and load generator share them"
 target/release/examples/lifecycle "http://127.0.0.1:$PORT" "$DATA/log" "$WORKERS" "$SECS"

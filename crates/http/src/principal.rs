@@ -55,14 +55,14 @@ impl FromRequest for SessionUser {
             }
             let hash = heepr_auth::secret_hash(&token);
             let now = state.now();
-            let store = state.store.clone();
-            let user = blocking(move || {
-                let Some(id) = store.session_user(&hash, now)? else {
-                    return Ok(None);
-                };
-                Ok(Some(store.user(&id)?))
-            })
-            .await?;
+            // The cached answer needs no database and no thread hop.
+            let user = match state.store.cached_session(&hash, now) {
+                Some(u) => Some(u),
+                None => {
+                    let store = state.store.clone();
+                    blocking(move || Ok(store.session_user(&hash, now)?)).await?
+                }
+            };
             user.map(SessionUser).ok_or(ApiError::Unauthorized {
                 code: "unauthorized",
                 message: "the session expired; log in again",

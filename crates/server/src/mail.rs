@@ -69,7 +69,11 @@ pub async fn run(store: Store, mailer: Mailer) {
     loop {
         tick.tick().await;
         let s = store.clone();
-        let batch = match tokio::task::spawn_blocking(move || s.unsent_emails(50)).await {
+        let batch = match tokio::task::spawn_blocking(move || {
+            s.claim_unsent_emails(50, chrono::Utc::now(), chrono::Duration::minutes(5))
+        })
+        .await
+        {
             Ok(Ok(b)) => b,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "reading the outbox failed");

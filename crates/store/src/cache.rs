@@ -5,6 +5,7 @@
 
 use crate::KeyReject;
 use crate::poll::KeyPrincipal;
+use crate::user::UserRecord;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -14,12 +15,16 @@ pub(crate) const TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 100_000;
 
 type KeyAnswer = Result<KeyPrincipal, KeyReject>;
+/// (checked at, session expiry, user)
+type SessionEntry = (Instant, chrono::DateTime<chrono::Utc>, UserRecord);
 
 #[derive(Default)]
 pub(crate) struct Caches {
     keys: RwLock<HashMap<String, (Instant, KeyAnswer)>>,
     /// agent id → (checked at, event_seq, delivered_seq)
     watermarks: RwLock<HashMap<String, (Instant, i64, i64)>>,
+    /// session token hash → (checked at, session expiry, user)
+    sessions: RwLock<HashMap<String, SessionEntry>>,
     /// agent id → last successful poll, waiting to be flushed
     pub(crate) heartbeats: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
@@ -69,5 +74,33 @@ impl Caches {
             map.clear();
         }
         map.insert(agent.to_owned(), (Instant::now(), seq, delivered));
+    }
+
+    /// The user of a cached, unexpired session.
+    pub(crate) fn session(&self, hash: &str, now: chrono::DateTime<chrono::Utc>) -> Option<UserRecord> {
+        let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
+        map.get(hash)
+            .filter(|(at, expires, _)| fresh(*at) && *expires > now)
+            .map(|(_, _, u)| u.clone())
+    }
+
+    pub(crate) fn put_session(&self, hash: &str, expires: chrono::DateTime<chrono::Utc>, user: UserRecord) {
+        let mut map = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(hash.to_owned(), (Instant::now(), expires, user));
+    }
+
+    pub(crate) fn forget_session(&self, hash: &str) {
+        self.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(hash);
+    }
+
+    /// Drops every cached session of `user` (their roles or account changed).
+    pub(crate) fn forget_user(&self, user: &str) {
+        self.sessions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (_, _, u)| u.id.as_str() != user);
     }
 }

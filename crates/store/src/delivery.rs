@@ -353,8 +353,9 @@ impl Store {
         delivery: &NewDelivery,
         policy: &Policy,
         now: DateTime<Utc>,
-    ) -> Result<(Order, String)> {
+    ) -> Result<(Order, DeliveryRecord)> {
         let party = Party::Agent(agent);
+        let now = micros(now);
         let dlv = format!("dlv_{}", ulid());
         let (o, _) = self.command_with(
             id,
@@ -381,7 +382,28 @@ impl Store {
                 Ok(())
             },
         )?;
-        Ok((o, dlv))
+        // Answered from what was written: no second read.
+        let record = DeliveryRecord {
+            id: dlv,
+            seq: o.deliveries as i32,
+            text: delivery.text.clone(),
+            urls: delivery.urls.clone(),
+            note: delivery.note.clone(),
+            files: delivery
+                .files
+                .iter()
+                .map(|f| FileRecord {
+                    id: format!("fil_{}", f.key),
+                    name: f.name.clone(),
+                    content_type: f.content_type.clone(),
+                    bytes: f.bytes,
+                    sha256: f.sha256.clone(),
+                    storage_key: f.key.clone(),
+                })
+                .collect(),
+            created_at: now,
+        };
+        Ok((o, record))
     }
 
     /// Deliveries of an order a party may see: the customer only released ones.

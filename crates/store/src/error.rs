@@ -54,6 +54,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
+    /// SQLite's writer could not apply a write (e.g. its group's COMMIT failed).
+    #[error("database writer: {0}")]
+    Writer(String),
     /// No connection could be had from the pool.
     #[error("connection pool: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),

@@ -72,7 +72,7 @@ impl Store {
     /// An account's balance (0 for an account that does not exist yet).
     pub fn balance(&self, acct: &AccountRef) -> Result<Points> {
         let key = acct.key();
-        self.read(|c| {
+        self.query(|c| {
             let b: Option<i64> = accounts::table
                 .find(&key)
                 .select(accounts::balance)

@@ -22,13 +22,14 @@ pub mod session;
 pub mod storage;
 pub mod testing;
 pub mod user;
+mod writer;
 
 pub use connection::{AnyConnection, Backend, DbTarget, mask_password};
 pub use error::{KeyReject, Result, StoreError};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 type Pool = diesel::r2d2::Pool<connection::Manager>;
@@ -38,10 +39,10 @@ type Pool = diesel::r2d2::Pool<connection::Manager>;
 pub struct Store {
     pool: Pool,
     backend: Backend,
-    /// SQLite has one writer. Queueing writers on an in-process lock bounds the worst
-    /// wait; leaving it to busy_timeout lets an unlucky writer sleep and retry for
-    /// seconds while others cut in.
-    sqlite_writer: Arc<Mutex<()>>,
+    /// SQLite has one writer: all writes go through one connection that commits in
+    /// groups (see `writer`). Leaving writers to busy_timeout lets an unlucky one sleep
+    /// and retry for seconds while others cut in. `None` on PostgreSQL.
+    sqlite_writer: Option<Arc<writer::Writer>>,
     /// In-process read caches for the idle-poll hot path.
     cache: Arc<cache::Caches>,
 }
@@ -62,7 +63,10 @@ impl Store {
         let target = DbTarget::parse(&cfg.url)?;
         let mut first = target.establish()?;
         migrate::run(&mut first)?;
-        drop(first);
+        let sqlite_writer = match target.backend() {
+            Backend::Sqlite => Some(Arc::new(writer::Writer::new(first))),
+            Backend::Postgres => None,
+        };
         let pool = diesel::r2d2::Pool::builder()
             .max_size(cfg.pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))
@@ -74,7 +78,7 @@ impl Store {
         Ok(Self {
             pool,
             backend: target.backend(),
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer,
             cache: Arc::new(cache::Caches::default()),
         })
     }
@@ -94,13 +98,19 @@ impl Store {
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
     /// otherwise (and if it panics).
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        if let Some(writer) = &self.sqlite_writer {
+            return writer.run(f);
+        }
         let mut conn = self.pool.get()?;
-        let _writer = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
-            Backend::Postgres => None,
-        };
         dialect::begin_write(&mut conn)?;
         Tx::run(&mut conn, f)
+    }
+
+    /// Runs `f` on a pooled connection outside any explicit transaction: for a single
+    /// statement, which is its own snapshot (saves BEGIN and COMMIT round trips).
+    pub(crate) fn query<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
     }
 
     /// Runs `f` in one read-only snapshot.

@@ -68,16 +68,41 @@ pub(crate) fn queue(c: &mut crate::AnyConnection, email: &NewEmail, now: DateTim
 }
 
 impl Store {
-    /// Unsent emails, oldest first.
-    pub fn unsent_emails(&self, limit: i64) -> Result<Vec<QueuedEmail>> {
-        self.read(|c| {
-            Ok(emails::table
+    /// Claims up to `limit` unsent emails for `lease`, oldest first. Several instances
+    /// share one outbox: an email claimed by one is skipped by the others until it is
+    /// sent, fails (released at once) or its lease runs out (the sender died).
+    pub fn claim_unsent_emails(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<Vec<QueuedEmail>> {
+        let (at, until) = (naive(now), naive(now + lease));
+        let free = || emails::claimed_until.is_null().or(emails::claimed_until.le(at));
+        self.write(|c| {
+            let candidates: Vec<QueuedEmail> = emails::table
                 .filter(emails::sent_at.is_null())
                 .filter(emails::attempts.lt(MAX_ATTEMPTS))
+                .filter(free())
                 .order(emails::created_at)
                 .limit(limit)
                 .select(EMAIL_COLS)
-                .load(c)?)
+                .load(c)?;
+            let mut claimed = Vec::with_capacity(candidates.len());
+            for e in candidates {
+                let n = diesel::update(
+                    emails::table
+                        .find(&e.id)
+                        .filter(emails::sent_at.is_null())
+                        .filter(free()),
+                )
+                .set(emails::claimed_until.eq(until))
+                .execute(c)?;
+                if n == 1 {
+                    claimed.push(e);
+                }
+            }
+            Ok(claimed)
         })
     }
 
@@ -96,7 +121,11 @@ impl Store {
     pub fn mark_email_failed(&self, id: &str, error: &str) -> Result<()> {
         self.write(|c| {
             diesel::update(emails::table.find(id))
-                .set((emails::attempts.eq(emails::attempts + 1), emails::last_error.eq(error)))
+                .set((
+                    emails::attempts.eq(emails::attempts + 1),
+                    emails::last_error.eq(error),
+                    emails::claimed_until.eq(None::<chrono::NaiveDateTime>),
+                ))
                 .execute(c)?;
             Ok(())
         })

@@ -54,7 +54,7 @@ impl Store {
 
     /// Loads an order.
     pub fn order(&self, id: &OrderId) -> Result<Order> {
-        self.read(|c| load(c, id))
+        self.query(|c| load(c, id))
     }
 
     /// Runs `cmd` from `actor` on an order. The caller has checked that the actor is

@@ -171,7 +171,7 @@ impl Store {
             return Ok(empty);
         }
         if after.is_none() {
-            let (seq, delivered): (i64, i64) = self.read(|c| {
+            let (seq, delivered): (i64, i64) = self.query(|c| {
                 Ok(agents::table
                     .find(agent.as_str())
                     .select((agents::event_seq, agents::delivered_seq))

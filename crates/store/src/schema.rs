@@ -151,6 +151,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         attempts -> Integer,
         last_error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 

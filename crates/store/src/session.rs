@@ -3,7 +3,8 @@
 use crate::Store;
 use crate::error::Result;
 use crate::rows::naive;
-use crate::schema::sessions;
+use crate::schema::{sessions, users};
+use crate::user::{USER_COLS, UserCols, UserRecord, user_record};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::UserId;
@@ -30,17 +31,34 @@ impl Store {
         })
     }
 
-    /// The user of a live session, or `None` (unknown or expired).
-    pub fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<UserId>> {
-        self.read(|c| {
-            let id: Option<String> = sessions::table
-                .find(token_hash)
+    /// The user of a session cached in this process (fresh and unexpired), without
+    /// touching the database: cheap enough for an async thread.
+    pub fn cached_session(&self, token_hash: &str, now: DateTime<Utc>) -> Option<UserRecord> {
+        self.cache.session(token_hash, now)
+    }
+
+    /// The user of a live session, or `None` (unknown or expired). One query; the
+    /// answer is cached for about a second, and logging out or changing the user's
+    /// roles through this process drops it at once.
+    pub fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<UserRecord>> {
+        if let Some(u) = self.cache.session(token_hash, now) {
+            return Ok(Some(u));
+        }
+        let row: Option<(UserCols, chrono::NaiveDateTime)> = self.query(|c| {
+            Ok(sessions::table
+                .inner_join(users::table.on(users::id.eq(sessions::user_id)))
+                .filter(sessions::token_hash.eq(token_hash))
                 .filter(sessions::expires_at.gt(naive(now)))
-                .select(sessions::user_id)
+                .select((USER_COLS, sessions::expires_at))
                 .first(c)
-                .optional()?;
-            Ok(id.and_then(|i| UserId::parse(&i)))
-        })
+                .optional()?)
+        })?;
+        let Some((cols, expires)) = row else {
+            return Ok(None);
+        };
+        let user = user_record(cols)?;
+        self.cache.put_session(token_hash, expires.and_utc(), user.clone());
+        Ok(Some(user))
     }
 
     /// Ends a session (logout). Unknown tokens are fine.
@@ -48,7 +66,10 @@ impl Store {
         self.write(|c| {
             diesel::delete(sessions::table.find(token_hash)).execute(c)?;
             Ok(())
-        })
+        })?;
+        // After the delete: a request racing the logout cannot re-cache the session.
+        self.cache.forget_session(token_hash);
+        Ok(())
     }
 
     /// Removes expired sessions; returns how many.

@@ -104,9 +104,9 @@ impl UserRecord {
     }
 }
 
-type UserCols = (String, String, String, String, String, chrono::NaiveDateTime);
+pub(crate) type UserCols = (String, String, String, String, String, chrono::NaiveDateTime);
 
-fn user_record(row: UserCols) -> Result<UserRecord> {
+pub(crate) fn user_record(row: UserCols) -> Result<UserRecord> {
     let (id, email, display_name, password_hash, roles, created_at) = row;
     Ok(UserRecord {
         id: UserId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("user id {id}")))?,
@@ -118,7 +118,7 @@ fn user_record(row: UserCols) -> Result<UserRecord> {
     })
 }
 
-const USER_COLS: (
+pub(crate) const USER_COLS: (
     users::id,
     users::email,
     users::display_name,
@@ -174,5 +174,6 @@ impl Store {
             }
             Ok(user)
         })
+        .inspect(|u| self.cache.forget_user(u.id.as_str()))
     }
 }

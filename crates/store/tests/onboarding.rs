@@ -183,3 +183,55 @@ fn heartbeats_are_coalesced_and_flushed() {
         assert!(!a.online(t0() + Duration::minutes(65)));
     }
 }
+
+#[test]
+fn two_instances_claim_each_email_once_and_failures_are_retried() {
+    for db in TestDb::all() {
+        let a = db.open();
+        let b = db.open();
+        let w = world(&a);
+        for (i, code) in ["c1", "c2", "c3"].into_iter().enumerate() {
+            let email = heepr_store::mail::NewEmail {
+                to: format!("o{i}@example.com"),
+                subject: "s".into(),
+                body: "b".into(),
+            };
+            a.request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0())
+                .unwrap();
+        }
+        let lease = Duration::minutes(5);
+        let first = a.claim_unsent_emails(2, t0(), lease).unwrap();
+        let second = b.claim_unsent_emails(50, t0(), lease).unwrap();
+        assert_eq!(first.len(), 2, "{}", db.label);
+        assert_eq!(second.len(), 1, "{}: only the unclaimed one", db.label);
+        assert!(first.iter().all(|e| e.id != second[0].id), "{}", db.label);
+        assert!(
+            a.claim_unsent_emails(50, t0(), lease).unwrap().is_empty(),
+            "{}",
+            db.label
+        );
+
+        // A failure releases the claim at once; a sent email is never claimed again.
+        a.mark_email_failed(&first[0].id, "smtp down").unwrap();
+        a.mark_email_sent(&first[1].id, t0()).unwrap();
+        let retry = b.claim_unsent_emails(50, t0(), lease).unwrap();
+        assert_eq!(
+            retry.iter().map(|e| &e.id).collect::<Vec<_>>(),
+            vec![&first[0].id],
+            "{}",
+            db.label
+        );
+        assert_eq!(retry[0].attempts, 1, "{}", db.label);
+
+        // A sender that died: its lease runs out and another instance takes over.
+        let later = t0() + lease + Duration::seconds(1);
+        let taken: Vec<String> = a
+            .claim_unsent_emails(50, later, lease)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(taken.len(), 2, "{}: {taken:?}", db.label);
+        assert!(!taken.contains(&first[1].id), "{}", db.label);
+    }
+}

@@ -502,15 +502,10 @@ pub(crate) async fn deliver(
         let policy = state.policy.clone();
         let now = state.now();
         let (agent_id, oid) = (agent.agent_id.clone(), id.clone());
-        let (o, ds) = blocking(move || {
-            let (o, dlv) = store.deliver(&agent_id, &oid, &delivery, &policy, now)?;
-            let ds = store.deliveries_for(&oid, Party::Agent(&agent_id))?;
-            Ok((o, ds.into_iter().find(|d| d.id == dlv)))
-        })
-        .await?;
+        let (o, d) = blocking(move || Ok(store.deliver(&agent_id, &oid, &delivery, &policy, now)?)).await?;
         Ok((
             StatusCode::CREATED,
-            json!({ "order": order_view(&o), "delivery": ds.as_ref().map(delivery_view) }),
+            json!({ "order": order_view(&o), "delivery": delivery_view(&d) }),
         ))
     })
     .await;

@@ -1,0 +1,179 @@
+//! SQLite's one writer: one connection, and commits shared by whoever is queued.
+//!
+//! SQLite allows a single writer at a time. Pooled connections taking turns behind a
+//! lock pay twice over: every other connection's commit invalidates a connection's page
+//! cache, and every command pays its own WAL commit. Here all writes use one connection
+//! (its cache stays warm) and commit in groups:
+//!
+//! - a caller takes the connection, opens the transaction if none is open, and runs its
+//!   command inside a SAVEPOINT, so a refused command rolls back alone;
+//! - if nobody else is waiting for the connection (or the group is full), it COMMITs
+//!   and tells the group; otherwise it leaves the transaction open for the next caller
+//!   and waits until a later caller has committed its group.
+//!
+//! A caller returns only once the transaction holding its writes has committed, so an
+//! answer still means "durable" (WAL, synchronous=NORMAL). If that COMMIT fails, every
+//! member of the group gets the error.
+
+use crate::connection::AnyConnection;
+use crate::error::{Result, StoreError};
+use diesel::connection::SimpleConnection;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Commands committed together at most; bounds how long one group stays open.
+const MAX_GROUP: usize = 64;
+
+struct Open {
+    conn: AnyConnection,
+    /// The group the open transaction belongs to (`None`: no transaction open).
+    group: Option<u64>,
+    /// Commands run in the open transaction (kept or rolled back to their savepoint).
+    members: usize,
+    /// The next group number.
+    next_group: u64,
+}
+
+/// Outcome of finished groups, for callers waiting on them.
+#[derive(Default)]
+struct Done {
+    /// Every group up to this one has ended.
+    ended_through: u64,
+    /// Groups whose COMMIT failed, with the error (kept short: only recent ones).
+    failed: Vec<(u64, String)>,
+}
+
+/// The writer connection and the group-commit bookkeeping.
+pub(crate) struct Writer {
+    open: Mutex<Open>,
+    /// Callers waiting to take `open` (read by the holder to decide whether to commit).
+    queued: AtomicUsize,
+    done: Mutex<Done>,
+    ended: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Writer {
+    /// Wraps the (SQLite) connection all writes will use.
+    pub(crate) fn new(conn: AnyConnection) -> Self {
+        Self {
+            open: Mutex::new(Open {
+                conn,
+                group: None,
+                members: 0,
+                next_group: 1,
+            }),
+            queued: AtomicUsize::new(0),
+            done: Mutex::new(Done::default()),
+            ended: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` as one atomic command and returns once its writes are committed.
+    pub(crate) fn run<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut open = lock(&self.open);
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+
+        let group = match open.group {
+            Some(g) => g,
+            None => {
+                open.conn.batch_execute("BEGIN IMMEDIATE")?;
+                let g = open.next_group;
+                open.next_group += 1;
+                open.group = Some(g);
+                open.members = 0;
+                g
+            }
+        };
+        if let Err(e) = open.conn.batch_execute("SAVEPOINT cmd") {
+            self.finish_if_last(&mut open, group);
+            return Err(e.into());
+        }
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut open.conn)));
+        let kept = matches!(out, Ok(Ok(_)));
+        let end = if kept {
+            "RELEASE cmd"
+        } else {
+            "ROLLBACK TO cmd; RELEASE cmd"
+        };
+        let ended = open.conn.batch_execute(end);
+        open.members += 1;
+        if let Err(e) = ended {
+            // The savepoint could not be closed: end the whole group here so no
+            // caller's writes ride on a transaction in an unknown state.
+            let _ = open.conn.batch_execute("ROLLBACK");
+            open.group = None;
+            self.publish(group, Some(e.to_string()));
+            return Err(e.into());
+        }
+        let committed_here = self.finish_if_last(&mut open, group);
+        drop(open);
+
+        let out = match out {
+            Ok(out) => out,
+            Err(panic) => resume_unwind(panic),
+        };
+        let value = out?;
+        if !committed_here {
+            self.wait_for(group)?;
+        } else if let Some(e) = self.failure_of(group) {
+            return Err(StoreError::Writer(format!("commit failed: {e}")));
+        }
+        Ok(value)
+    }
+
+    /// Commits the open group when nobody is queued behind the holder (or the group is
+    /// full). Returns whether this call ended the group.
+    fn finish_if_last(&self, open: &mut Open, group: u64) -> bool {
+        if self.queued.load(Ordering::SeqCst) > 0 && open.members < MAX_GROUP {
+            return false;
+        }
+        let failure = match open.conn.batch_execute("COMMIT") {
+            Ok(()) => None,
+            Err(e) => {
+                let _ = open.conn.batch_execute("ROLLBACK");
+                Some(e.to_string())
+            }
+        };
+        open.group = None;
+        self.publish(group, failure);
+        true
+    }
+
+    fn publish(&self, group: u64, failure: Option<String>) {
+        let mut done = lock(&self.done);
+        done.ended_through = done.ended_through.max(group);
+        if let Some(e) = failure {
+            tracing::error!(group, error = %e, "SQLite group commit failed");
+            done.failed.push((group, e));
+            let excess = done.failed.len().saturating_sub(1024);
+            done.failed.drain(..excess);
+        }
+        drop(done);
+        self.ended.notify_all();
+    }
+
+    fn failure_of(&self, group: u64) -> Option<String> {
+        lock(&self.done)
+            .failed
+            .iter()
+            .find(|(g, _)| *g == group)
+            .map(|(_, e)| e.clone())
+    }
+
+    fn wait_for(&self, group: u64) -> Result<()> {
+        let mut done = lock(&self.done);
+        while done.ended_through < group {
+            done = self.ended.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+        match done.failed.iter().find(|(g, _)| *g == group) {
+            Some((_, e)) => Err(StoreError::Writer(format!("commit failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+}
