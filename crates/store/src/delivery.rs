@@ -265,7 +265,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Order> {
         let now = micros(now);
-        let order = self.write(|c| {
+        // The agent's live settings are read before the write transaction, keeping
+        // the writer's time short; an agent paused in between is a race the customer
+        // could have won anyway, and the escrow debit is checked inside.
+        let cmd = self.query(|c| {
             let (owner, availability, settings) = agent_for_order(c, &new.agent_id)?;
             let gig = settings
                 .gigs
@@ -314,8 +317,9 @@ impl Store {
                 auto_approve_deliveries: settings.auto_approve_deliveries,
                 from_offer: false,
             };
-            insert_placed(c, cmd, &new.attachments, policy, now)
+            Ok(cmd)
         })?;
+        let order = self.write(|c| insert_placed(c, cmd, &new.attachments, policy, now))?;
         self.cache.forget_events(order.agent.as_str());
         Ok(order)
     }

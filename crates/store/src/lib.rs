@@ -64,7 +64,7 @@ impl Store {
         let mut first = target.establish()?;
         migrate::run(&mut first)?;
         let sqlite_writer = match target.backend() {
-            Backend::Sqlite => Some(Arc::new(writer::Writer::new(first))),
+            Backend::Sqlite => Some(writer::Writer::start(first, target.establish()?)?),
             Backend::Postgres => None,
         };
         let pool = diesel::r2d2::Pool::builder()

@@ -98,15 +98,19 @@ impl Store {
     ) -> Result<(Order, bool)> {
         let now = micros(now);
         retrying(|| {
+            // Load and decide outside the write transaction: the writer (SQLite's one
+            // connection, or PostgreSQL row locks) is held only for the writes. The
+            // version check below turns a concurrent change into a retry.
+            let before = self.query(|c| load(c, id))?;
+            if !visible(&before) {
+                return Err(StoreError::NotFound);
+            }
+            let d = decide(&before, actor, cmd.clone(), policy, now)?;
+            if d.order == before && d.effects.is_empty() {
+                return Ok((before, false));
+            }
+            let data = OrderRow::from_order(&d.order)?.data;
             self.write(|c| {
-                let before = load(c, id)?;
-                if !visible(&before) {
-                    return Err(StoreError::NotFound);
-                }
-                let d = decide(&before, actor, cmd.clone(), policy, now)?;
-                if d.order == before && d.effects.is_empty() {
-                    return Ok((before, false));
-                }
                 let updated = diesel::update(
                     orders::table
                         .find(id.as_str())
@@ -114,7 +118,7 @@ impl Store {
                 )
                 .set((
                     orders::state.eq(d.order.state.as_str()),
-                    orders::data.eq(OrderRow::from_order(&d.order)?.data),
+                    orders::data.eq(&data),
                     orders::due_at.eq(d.order.due_at.map(naive)),
                     orders::version.eq(before.version + 1),
                     orders::updated_at.eq(naive(d.order.updated_at)),
@@ -124,7 +128,7 @@ impl Store {
                     return Err(StoreError::Contention);
                 }
                 apply_effects(c, &d, now)?;
-                let mut after = d.order;
+                let mut after = d.order.clone();
                 after.version = before.version + 1;
                 extra(c, &after)?;
                 Ok((after, true))
@@ -236,13 +240,12 @@ pub(crate) fn apply_effects(c: &mut AnyConnection, d: &Decision, now: DateTime<U
 /// Numbers the event from the agent's own sequence, so ordering never depends on the
 /// clocks of several instances.
 fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Result<()> {
-    let bumped = diesel::update(agents::table.find(agent.as_str()))
+    let seq: i64 = diesel::update(agents::table.find(agent.as_str()))
         .set(agents::event_seq.eq(agents::event_seq + 1))
-        .execute(c)?;
-    if bumped == 0 {
-        return Err(StoreError::NotFound);
-    }
-    let seq: i64 = agents::table.find(agent.as_str()).select(agents::event_seq).first(c)?;
+        .returning(agents::event_seq)
+        .get_result(c)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
     let id = crate::poll::format_event_id(agent, seq);
     let mut body = serde_json::to_value(&ev.body).map_err(StoreError::corrupt)?;
     if let Some(obj) = body.as_object_mut() {
