@@ -2,6 +2,7 @@
 # Whole orders over HTTP (place → poll → deliver → release → accept with payout).
 #   bash bench/lifecycle.sh [workers] [seconds]          # SQLite
 #   DB=postgres bash bench/lifecycle.sh [workers] [seconds]
+#   KEEP_LOG=/tmp/server.log …   keeps the server log; RUST_LOG=… sets its level
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=${1:-32}; SECS=${2:-15}
@@ -17,8 +18,8 @@ fi
 HEEPR_BIND=127.0.0.1:$PORT DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA HEEPR_STARTER_POINTS=100000000 \
   HEEPR_LOGIN_LIMIT_IP=100000000 RUST_LOG=${RUST_LOG:-warn,heepr_server=info} target/release/heepr-server 2>"$DATA/log" &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; cp "$DATA/log" /tmp/heepr-bench.log; [ -n "${name:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $name" >/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 100); do grep -q "listening on" "$DATA/log" && break; sleep 0.1; done
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$DATA/log" "$KEEP_LOG"; [ -n "${name:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $name" >/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 300); do grep -q "listening on" "$DATA/log" && break; sleep 0.1; done
 echo "backend ${DB:-sqlite}; $(nproc) cores; server and load generator share them"
 target/release/examples/lifecycle "http://127.0.0.1:$PORT" "$DATA/log" "$WORKERS" "$SECS"
 DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA target/release/heepr-server admin check-ledger

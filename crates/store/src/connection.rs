@@ -132,6 +132,13 @@ pub fn mask_password(url: &str) -> String {
     }
 }
 
+/// A pooled connection, and whether it was seen to fail at the connection level (the
+/// pool then drops it instead of handing it out again).
+pub struct Pooled {
+    pub(crate) conn: AnyConnection,
+    pub(crate) broken: bool,
+}
+
 /// r2d2 manager that opens connections per backend (never through the derive's
 /// error-swallowing `establish`).
 #[derive(Debug)]
@@ -146,21 +153,24 @@ impl Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> std::result::Result<AnyConnection, r2d2::Error> {
+    fn connect(&self) -> std::result::Result<Pooled, r2d2::Error> {
         self.target
             .establish()
+            .map(|conn| Pooled { conn, broken: false })
             .map_err(|e| r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(e.to_string())))
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), r2d2::Error> {
-        diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1").map_err(r2d2::Error::QueryError)
+    fn is_valid(&self, conn: &mut Pooled) -> std::result::Result<(), r2d2::Error> {
+        diesel::connection::SimpleConnection::batch_execute(&mut conn.conn, "SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// Checked when a connection comes back: one that lost its server is dropped here,
+    /// which is what lets the pool skip a `SELECT 1` round trip on every checkout.
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.broken
     }
 }
 

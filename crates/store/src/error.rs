@@ -63,6 +63,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the connection itself failed (server gone, socket closed), as opposed to
+    /// a statement being refused.
+    pub(crate) fn is_connection_lost(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        matches!(
+            self,
+            Self::Database(
+                Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
+                    | Error::BrokenTransactionManager
+            )
+        )
+    }
+
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
         Self::Corrupt(what.to_string())
     }

@@ -70,6 +70,10 @@ impl Store {
         let pool = diesel::r2d2::Pool::builder()
             .max_size(cfg.pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))
+            // No `SELECT 1` before every use (a round trip per request on PostgreSQL):
+            // a connection that fails at the connection level is marked broken and
+            // dropped when it comes back (`with_conn`).
+            .test_on_check_out(false)
             .build(connection::Manager::new(target.clone()))
             .map_err(|e| StoreError::Connect {
                 url: target.display(),
@@ -90,9 +94,20 @@ impl Store {
 
     /// Whether the database answers (for `/readyz`).
     pub fn ping(&self) -> Result<()> {
-        let mut conn = self.pool.get()?;
-        conn.batch_execute("SELECT 1")?;
-        Ok(())
+        self.with_conn(|c| Ok(c.batch_execute("SELECT 1")?))
+    }
+
+    /// Runs `f` on a pooled connection; a connection-level failure marks the connection
+    /// broken, so the pool replaces it instead of handing it out again.
+    fn with_conn<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let mut pooled = self.pool.get()?;
+        let out = f(&mut pooled.conn);
+        if let Err(e) = &out
+            && e.is_connection_lost()
+        {
+            pooled.broken = true;
+        }
+        out
     }
 
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
@@ -101,23 +116,24 @@ impl Store {
         if let Some(writer) = &self.sqlite_writer {
             return writer.run(f);
         }
-        let mut conn = self.pool.get()?;
-        dialect::begin_write(&mut conn)?;
-        Tx::run(&mut conn, f)
+        self.with_conn(|c| {
+            dialect::begin_write(c)?;
+            Tx::run(c, f)
+        })
     }
 
     /// Runs `f` on a pooled connection outside any explicit transaction: for a single
     /// statement, which is its own snapshot (saves BEGIN and COMMIT round trips).
     pub(crate) fn query<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        f(&mut conn)
+        self.with_conn(f)
     }
 
     /// Runs `f` in one read-only snapshot.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        dialect::begin_read(&mut conn)?;
-        Tx::run(&mut conn, f)
+        self.with_conn(|c| {
+            dialect::begin_read(c)?;
+            Tx::run(c, f)
+        })
     }
 }
 
