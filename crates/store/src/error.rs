@@ -70,8 +70,10 @@ impl StoreError {
         matches!(
             self,
             Self::Database(
-                Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
-                    | Error::BrokenTransactionManager
+                Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _
+                ) | Error::BrokenTransactionManager
             )
         )
     }
