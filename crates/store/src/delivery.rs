@@ -148,6 +148,20 @@ fn invalid(field: &'static str, message: &str) -> StoreError {
     .into()
 }
 
+impl StagedFile {
+    /// The file row this staged file becomes.
+    fn record(&self) -> FileRecord {
+        FileRecord {
+            id: format!("fil_{}", self.key),
+            name: self.name.clone(),
+            content_type: self.content_type.clone(),
+            bytes: self.bytes,
+            sha256: self.sha256.clone(),
+            storage_key: self.key.clone(),
+        }
+    }
+}
+
 fn insert_file(
     c: &mut AnyConnection,
     order: &str,
@@ -155,7 +169,7 @@ fn insert_file(
     f: &StagedFile,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let id = format!("fil_{}", f.key);
+    let id = f.record().id;
     diesel::insert_into(files::table)
         .values((
             files::id.eq(&id),
@@ -393,18 +407,7 @@ impl Store {
             text: delivery.text.clone(),
             urls: delivery.urls.clone(),
             note: delivery.note.clone(),
-            files: delivery
-                .files
-                .iter()
-                .map(|f| FileRecord {
-                    id: format!("fil_{}", f.key),
-                    name: f.name.clone(),
-                    content_type: f.content_type.clone(),
-                    bytes: f.bytes,
-                    sha256: f.sha256.clone(),
-                    storage_key: f.key.clone(),
-                })
-                .collect(),
+            files: delivery.files.iter().map(StagedFile::record).collect(),
             created_at: now,
         };
         Ok((o, record))

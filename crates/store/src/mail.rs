@@ -79,15 +79,23 @@ impl Store {
     ) -> Result<Vec<QueuedEmail>> {
         let (at, until) = (naive(now), naive(now + lease));
         let free = || emails::claimed_until.is_null().or(emails::claimed_until.le(at));
-        self.write(|c| {
-            let candidates: Vec<QueuedEmail> = emails::table
+        // Read first: an idle outbox (the usual case, polled every second) opens no
+        // write transaction. Each claim below is conditional, so a racing instance's
+        // claim in between makes ours match no row.
+        let candidates: Vec<QueuedEmail> = self.query(|c| {
+            Ok(emails::table
                 .filter(emails::sent_at.is_null())
                 .filter(emails::attempts.lt(MAX_ATTEMPTS))
                 .filter(free())
                 .order(emails::created_at)
                 .limit(limit)
                 .select(EMAIL_COLS)
-                .load(c)?;
+                .load(c)?)
+        })?;
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        self.write(|c| {
             let mut claimed = Vec::with_capacity(candidates.len());
             for e in candidates {
                 let n = diesel::update(

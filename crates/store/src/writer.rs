@@ -115,7 +115,7 @@ impl Writer {
         let group = match open.group {
             Some(g) => g,
             None => {
-                open.conn.batch_execute("BEGIN IMMEDIATE")?;
+                crate::dialect::begin_write(&mut open.conn)?;
                 let g = open.next_group;
                 open.next_group += 1;
                 open.group = Some(g);
