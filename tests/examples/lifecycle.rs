@@ -93,10 +93,20 @@ async fn main() {
             .unwrap();
         register_us.push(t.elapsed().as_micros());
         let gig = a["settings"]["gigs"][0]["id"].as_str().unwrap().to_owned();
+        // Customers sign up before the clock starts: a signup is an Argon2 hash, not
+        // part of an order's lifecycle.
+        let customer = client();
+        post(
+            &customer,
+            format!("{base}/api/auth/signup"),
+            json!({"email": format!("c{i}@bench.test"), "password": "bench password"}),
+        )
+        .await;
         agents.push((
             a["id"].as_str().unwrap().to_owned(),
             reg["api_key"].as_str().unwrap().to_owned(),
             gig,
+            customer,
         ));
     }
 
@@ -109,16 +119,9 @@ async fn main() {
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let mut handles = Vec::new();
-    for (i, (agent, key, gig)) in agents.into_iter().enumerate() {
+    for (agent, key, gig, customer) in agents {
         let (base, owner) = (base.clone(), owner.clone());
         handles.push(tokio::spawn(async move {
-            let customer = client();
-            post(
-                &customer,
-                format!("{base}/api/auth/signup"),
-                json!({"email": format!("c{i}@bench.test"), "password": "bench password"}),
-            )
-            .await;
             let agent_http = reqwest::Client::new();
             let (mut done, mut place_us, mut poll_us) = (0u64, Vec::new(), Vec::new());
             while Instant::now() < end {

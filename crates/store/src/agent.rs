@@ -4,6 +4,7 @@
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::mail::{self, NewEmail};
+use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{agents, api_keys, approvals, bootstrap_tokens};
 use crate::{Store, ulid};
@@ -185,7 +186,7 @@ fn insert_approval(
             approvals::created_at.eq(naive(now)),
             approvals::expires_at.eq(naive(now + Duration::hours(APPROVAL_TTL_HOURS))),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(())
 }
 
@@ -196,7 +197,7 @@ fn revoke_live_keys(c: &mut AnyConnection, agent: &str, now: DateTime<Utc>) -> R
             .filter(api_keys::revoked_at.is_null()),
     )
     .set(api_keys::revoked_at.eq(naive(now)))
-    .execute(c)?)
+    .execute_prepared(c)?)
 }
 
 impl Store {
@@ -288,7 +289,7 @@ impl Store {
             };
             let won = diesel::update(approvals::table.find(code_hash).filter(approvals::used_at.is_null()))
                 .set(approvals::used_at.eq(naive(now)))
-                .execute(c)?;
+                .execute_prepared(c)?;
             if won == 0 {
                 return Err(heepr_domain::agent::ApprovalError::Used.into());
             }
@@ -302,7 +303,7 @@ impl Store {
                     agents::status.eq(AgentStatus::Active.as_str()),
                     agents::updated_at.eq(naive(now)),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             }
             diesel::update(
                 bootstrap_tokens::table
@@ -311,7 +312,7 @@ impl Store {
                     .filter(bootstrap_tokens::voided_at.is_null()),
             )
             .set(bootstrap_tokens::voided_at.eq(naive(now)))
-            .execute(c)?;
+            .execute_prepared(c)?;
             diesel::insert_into(bootstrap_tokens::table)
                 .values((
                     bootstrap_tokens::token_hash.eq(bootstrap_hash),
@@ -319,7 +320,7 @@ impl Store {
                     bootstrap_tokens::created_at.eq(naive(now)),
                     bootstrap_tokens::expires_at.eq(naive(now + Duration::days(BOOTSTRAP_TTL_DAYS))),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             load(c, &agent_id)
         })?;
         self.cache.forget_agent(agent.id.as_str());
@@ -394,7 +395,7 @@ impl Store {
                     .filter(bootstrap_tokens::used_at.is_null()),
             )
             .set(bootstrap_tokens::used_at.eq(naive(now)))
-            .execute(c)?;
+            .execute_prepared(c)?;
             if won == 0 {
                 return Err(heepr_domain::agent::RegisterError::Used.into());
             }
@@ -405,7 +406,7 @@ impl Store {
                     api_keys::created_at.eq(naive(now)),
                     api_keys::expires_at.eq(key_ttl.map(|t| naive(now + t))),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             AgentId::parse(agent_id).ok_or(StoreError::NotFound)
         });
         // A PostgreSQL loser blocked on the token row may also fail on the key insert
@@ -495,7 +496,7 @@ impl Store {
                     agents::updated_at.eq(naive(now)),
                     agents::version.eq(agents::version + 1),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             load(c, id)
         })?;
         self.cache.forget_agent(id);
@@ -530,7 +531,7 @@ impl Store {
             };
             diesel::update(agents::table.find(id))
                 .set((agents::status.eq(status.as_str()), agents::updated_at.eq(naive(now))))
-                .execute(c)?;
+                .execute_prepared(c)?;
             load(c, id)
         })?;
         self.cache.forget_agent(id);
@@ -626,6 +627,6 @@ fn insert_agent(
             agents::updated_at.eq(naive(now)),
             agents::version.eq(0i64),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use crate::connection::AnyConnection;
 use crate::delivery::{Party, agent_for_order, insert_placed};
 use crate::error::{Result, StoreError};
 use crate::mail::{self, NewEmail};
+use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{agents, messages, offers, orders, threads, users};
 use crate::{Store, micros, ulid};
@@ -269,10 +270,10 @@ fn insert_message(
             messages::body.eq(body),
             messages::created_at.eq(naive(at)),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     diesel::update(threads::table.find(thread))
         .set(threads::updated_at.eq(naive(at)))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(MessageRecord {
         id,
         thread_id: thread.to_owned(),
@@ -348,7 +349,7 @@ fn new_thread(
             threads::created_at.eq(naive(now)),
             threads::updated_at.eq(naive(now)),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     load_thread(c, &id)
 }
 
@@ -462,7 +463,7 @@ impl Store {
             }
             diesel::update(threads::table.find(&t.id))
                 .set((threads::human_requested.eq(true), threads::updated_at.eq(naive(now))))
-                .execute(c)?;
+                .execute_prepared(c)?;
             let to: String = users::table.find(&t.owner_id).select(users::email).first(c)?;
             let agent: String = agents::table.find(&t.agent_id).select(agents::name).first(c)?;
             let email = NewEmail {
@@ -517,10 +518,10 @@ impl Store {
                     offers::accepted_order_id.eq(None::<String>),
                     offers::created_at.eq(naive(now)),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             diesel::update(threads::table.find(&t.id))
                 .set(threads::updated_at.eq(naive(now)))
-                .execute(c)?;
+                .execute_prepared(c)?;
             let row: OfferCols = offers::table.find(&id).select(OFFER_COLS).first(c)?;
             offer_record(row)
         })
@@ -566,7 +567,7 @@ impl Store {
                     .filter(offers::accepted_order_id.is_null()),
             )
             .set(offers::accepted_order_id.eq(id.as_str()))
-            .execute(c)?;
+            .execute_prepared(c)?;
             if claimed == 0 {
                 return Err(ChatError::OfferAccepted.into());
             }
@@ -599,7 +600,7 @@ impl Store {
             let order = insert_placed(c, cmd, &[], policy, now)?;
             diesel::update(threads::table.find(&t.id))
                 .set(threads::updated_at.eq(naive(now)))
-                .execute(c)?;
+                .execute_prepared(c)?;
             Ok(order)
         })?;
         self.cache.forget_events(order.agent.as_str());

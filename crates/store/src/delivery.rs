@@ -2,6 +2,7 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::prepared::KeepPrepared;
 use crate::rows::{OrderRow, naive};
 use crate::schema::{agents, deliveries, files, idempotency_keys, orders};
 use crate::{Store, micros, ulid};
@@ -182,7 +183,7 @@ fn insert_file(
             files::storage_key.eq(&f.key),
             files::created_at.eq(naive(now)),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(id)
 }
 
@@ -253,7 +254,7 @@ pub(crate) fn insert_placed(
     let d = place_order(cmd, policy, now)?;
     diesel::insert_into(orders::table)
         .values(OrderRow::from_order(&d.order)?)
-        .execute(c)?;
+        .execute_prepared(c)?;
     for f in attachments {
         insert_file(c, d.order.id.as_str(), None, f, now)?;
     }
@@ -393,7 +394,7 @@ impl Store {
                         deliveries::note.eq(delivery.note.as_deref()),
                         deliveries::created_at.eq(naive(now)),
                     ))
-                    .execute(c)?;
+                    .execute_prepared(c)?;
                 for f in &delivery.files {
                     insert_file(c, o.id.as_str(), Some(&dlv), f, now)?;
                 }
@@ -542,7 +543,7 @@ impl Store {
                     idempotency_keys::body.eq(body),
                     idempotency_keys::created_at.eq(naive(now)),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             Ok(())
         });
         match r {

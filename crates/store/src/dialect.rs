@@ -1,15 +1,19 @@
 //! The only place where SQL differs between SQLite and PostgreSQL.
 
 use crate::connection::{AnyConnection, Backend};
+use crate::prepared::exec;
 use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection;
 
 /// Per-connection SQLite settings. busy_timeout must come first: switching to WAL
 /// takes a lock, and without a timeout concurrent pool start-up fails with
 /// "database is locked". synchronous=NORMAL is durable across process crashes in WAL.
+/// temp_store=MEMORY keeps the statement journal of the writer's per-command
+/// SAVEPOINTs in memory: on disk, it was a pwrite for every page a command touched.
 pub(crate) fn sqlite_pragmas(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     conn.batch_execute(
-        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY;",
     )
 }
 
@@ -18,16 +22,16 @@ pub(crate) fn sqlite_pragmas(conn: &mut SqliteConnection) -> diesel::QueryResult
 /// waiting whenever another writer got there first.
 pub(crate) fn begin_write(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
     match backend_of(conn) {
-        Backend::Sqlite => conn.batch_execute("BEGIN IMMEDIATE"),
-        Backend::Postgres => conn.batch_execute("BEGIN"),
+        Backend::Sqlite => exec(conn, "BEGIN IMMEDIATE"),
+        Backend::Postgres => exec(conn, "BEGIN"),
     }
 }
 
 /// Opens a read transaction, so multi-statement reads see one snapshot.
 pub(crate) fn begin_read(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
     match backend_of(conn) {
-        Backend::Sqlite => conn.batch_execute("BEGIN DEFERRED"),
-        Backend::Postgres => conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        Backend::Sqlite => exec(conn, "BEGIN DEFERRED"),
+        Backend::Postgres => exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
     }
 }
 

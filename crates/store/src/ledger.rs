@@ -2,6 +2,7 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{accounts, agents, orders, transfers, users};
 use crate::{Store, ulid};
@@ -18,7 +19,7 @@ pub(crate) fn open_account(c: &mut AnyConnection, acct: &AccountRef, now: DateTi
             accounts::balance.eq(0i64),
             accounts::created_at.eq(naive(now)),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(())
 }
 
@@ -32,18 +33,18 @@ pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<
     let debited = if t.debit.may_go_negative() {
         diesel::update(accounts::table.find(&debit))
             .set(accounts::balance.eq(accounts::balance - n))
-            .execute(c)?
+            .execute_prepared(c)?
     } else {
         diesel::update(accounts::table.find(&debit).filter(accounts::balance.ge(n)))
             .set(accounts::balance.eq(accounts::balance - n))
-            .execute(c)?
+            .execute_prepared(c)?
     };
     if debited == 0 {
         return Err(DomainError::InsufficientPoints.into());
     }
     let credited = diesel::update(accounts::table.find(&credit))
         .set(accounts::balance.eq(accounts::balance + n))
-        .execute(c)?;
+        .execute_prepared(c)?;
     if credited == 0 {
         // Escrow accounts come into being with their first hold.
         diesel::insert_into(accounts::table)
@@ -52,7 +53,7 @@ pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<
                 accounts::balance.eq(n),
                 accounts::created_at.eq(naive(now)),
             ))
-            .execute(c)?;
+            .execute_prepared(c)?;
     }
     diesel::insert_into(transfers::table)
         .values((
@@ -64,7 +65,7 @@ pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<
             transfers::order_id.eq(t.order.as_ref().map(|o| o.as_str())),
             transfers::created_at.eq(naive(now)),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(())
 }
 

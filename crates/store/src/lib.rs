@@ -16,6 +16,7 @@ pub mod mail;
 mod migrate;
 pub mod order;
 pub mod poll;
+mod prepared;
 mod rows;
 pub mod schema;
 pub mod session;
@@ -150,15 +151,15 @@ impl<'a> Tx<'a> {
         let out = f(tx.conn);
         tx.done = true;
         match out {
-            Ok(v) => match tx.conn.batch_execute("COMMIT") {
+            Ok(v) => match prepared::exec(tx.conn, "COMMIT") {
                 Ok(()) => Ok(v),
                 Err(e) => {
-                    let _ = tx.conn.batch_execute("ROLLBACK");
+                    let _ = prepared::exec(tx.conn, "ROLLBACK");
                     Err(e.into())
                 }
             },
             Err(e) => {
-                tx.conn.batch_execute("ROLLBACK")?;
+                prepared::exec(tx.conn, "ROLLBACK")?;
                 Err(e)
             }
         }
@@ -168,7 +169,7 @@ impl<'a> Tx<'a> {
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let _ = self.conn.batch_execute("ROLLBACK");
+            let _ = prepared::exec(self.conn, "ROLLBACK");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! causes them, and a sender drains the queue.
 
 use crate::error::Result;
+use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::emails;
 use crate::{Store, ulid};
@@ -63,7 +64,7 @@ pub(crate) fn queue(c: &mut crate::AnyConnection, email: &NewEmail, now: DateTim
             emails::created_at.eq(naive(now)),
             emails::attempts.eq(0),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(id)
 }
 
@@ -105,7 +106,7 @@ impl Store {
                         .filter(free()),
                 )
                 .set(emails::claimed_until.eq(until))
-                .execute(c)?;
+                .execute_prepared(c)?;
                 if n == 1 {
                     claimed.push(e);
                 }
@@ -120,7 +121,7 @@ impl Store {
         self.write(|c| {
             diesel::update(emails::table.find(id))
                 .set((emails::sent_at.eq(naive(now)), emails::body.eq("[sent; body removed]")))
-                .execute(c)?;
+                .execute_prepared(c)?;
             Ok(())
         })
     }
@@ -134,7 +135,7 @@ impl Store {
                     emails::last_error.eq(error),
                     emails::claimed_until.eq(None::<chrono::NaiveDateTime>),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             Ok(())
         })
     }

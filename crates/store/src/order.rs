@@ -2,6 +2,7 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::prepared::KeepPrepared;
 use crate::rows::{OrderRow, naive};
 use crate::schema::{agents, events, notifications, orders};
 use crate::{Store, ledger, micros, ulid};
@@ -44,7 +45,7 @@ impl Store {
                 let d = place_order(cmd.clone(), policy, now)?;
                 diesel::insert_into(orders::table)
                     .values(OrderRow::from_order(&d.order)?)
-                    .execute(c)?;
+                    .execute_prepared(c)?;
                 apply_effects(c, &d, now)?;
                 Ok(d.order)
             })
@@ -123,7 +124,7 @@ impl Store {
                     orders::version.eq(before.version + 1),
                     orders::updated_at.eq(naive(d.order.updated_at)),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
                 if updated == 0 {
                     return Err(StoreError::Contention);
                 }
@@ -243,7 +244,7 @@ fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Resu
     let seq: i64 = diesel::update(agents::table.find(agent.as_str()))
         .set(agents::event_seq.eq(agents::event_seq + 1))
         .returning(agents::event_seq)
-        .get_result(c)
+        .get_result_prepared(c)
         .optional()?
         .ok_or(StoreError::NotFound)?;
     let id = crate::poll::format_event_id(agent, seq);
@@ -268,7 +269,7 @@ fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Resu
             events::body.eq(body.to_string()),
             events::created_at.eq(naive(ev.at)),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(())
 }
 
@@ -289,6 +290,6 @@ fn queue_notification(c: &mut AnyConnection, n: &Notification, now: DateTime<Utc
             notifications::created_at.eq(naive(now)),
             notifications::sent_at.eq(None::<chrono::NaiveDateTime>),
         ))
-        .execute(c)?;
+        .execute_prepared(c)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! heartbeat is recorded in memory and flushed in batches by the server.
 
 use crate::error::{KeyReject, Result, StoreError};
+use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{agents, api_keys, events};
 use crate::{Store, micros};
@@ -120,7 +121,7 @@ impl Store {
             for (agent, at) in &beats {
                 diesel::update(agents::table.find(agent))
                     .set(agents::last_seen_at.eq(naive(*at)))
-                    .execute(c)?;
+                    .execute_prepared(c)?;
             }
             Ok(())
         });
@@ -214,7 +215,7 @@ impl Store {
             if let Some(last) = last.filter(|l| *l > delivered) {
                 diesel::update(agents::table.find(agent.as_str()))
                     .set(agents::delivered_seq.eq(last))
-                    .execute(c)?;
+                    .execute_prepared(c)?;
             }
             let events = rows
                 .into_iter()

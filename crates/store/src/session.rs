@@ -2,6 +2,7 @@
 
 use crate::Store;
 use crate::error::Result;
+use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{sessions, users};
 use crate::user::{USER_COLS, UserCols, UserRecord, user_record};
@@ -26,7 +27,7 @@ impl Store {
                     sessions::created_at.eq(naive(now)),
                     sessions::expires_at.eq(naive(expires_at)),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             Ok(())
         })
     }

@@ -1,6 +1,7 @@
 //! Users and (for now, minimal) agents.
 
 use crate::error::{Result, StoreError};
+use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::users;
 use crate::{Store, ledger, ulid};
@@ -69,7 +70,7 @@ impl Store {
                     users::roles.eq(&roles),
                     users::created_at.eq(naive(now)),
                 ))
-                .execute(c)?;
+                .execute_prepared(c)?;
             ledger::open_account(c, &AccountRef::Wallet(id.clone()), now)?;
             if let Some(t) = &grant {
                 ledger::apply_transfer(c, t, now)?;
@@ -170,7 +171,7 @@ impl Store {
                 user.roles.push(role.as_str().to_owned());
                 diesel::update(users::table.find(id.as_str()))
                     .set(users::roles.eq(user.roles.join(",")))
-                    .execute(c)?;
+                    .execute_prepared(c)?;
             }
             Ok(user)
         })
