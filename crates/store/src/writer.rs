@@ -155,7 +155,10 @@ impl Writer {
             }
         };
         if let Err(e) = exec(&mut open.conn, "SAVEPOINT cmd") {
-            self.finish_if_last(&mut open, group);
+            if self.finish_if_last(&mut open, group) {
+                drop(open);
+                self.ended.notify_all();
+            }
             return Err(e.into());
         }
         let out = catch_unwind(AssertUnwindSafe(|| f(&mut open.conn)));
@@ -172,10 +175,17 @@ impl Writer {
             let _ = exec(&mut open.conn, "ROLLBACK");
             open.group = None;
             self.publish(group, Some(e.to_string()));
+            drop(open);
+            self.ended.notify_all();
             return Err(e.into());
         }
         let committed_here = self.finish_if_last(&mut open, group);
         drop(open);
+        if committed_here {
+            // Woken waiters preempt the waker on a busy machine: wake them only once the
+            // writer is free for the next caller.
+            self.ended.notify_all();
+        }
 
         let out = match out {
             Ok(out) => out,
@@ -208,6 +218,7 @@ impl Writer {
         true
     }
 
+    /// Records that `group` has ended (and how); the caller then notifies `ended`.
     fn publish(&self, group: u64, failure: Option<String>) {
         let mut done = lock(&self.done);
         done.ended_through = done.ended_through.max(group);
@@ -217,8 +228,7 @@ impl Writer {
             let excess = done.failed.len().saturating_sub(1024);
             done.failed.drain(..excess);
         }
-        drop(done);
-        self.ended.notify_all();
+        // The caller wakes the waiters after releasing the writer.
     }
 
     fn failure_of(&self, group: u64) -> Option<String> {
