@@ -8,6 +8,7 @@ use crate::schema::{accounts, agents, orders, transfers, users};
 use crate::{Store, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 use heepr_domain::ledger::{LedgerSnapshot, Violation, check_invariants};
 use heepr_domain::{AccountRef, AgentId, DomainError, OrderId, OrderState, Points, Transfer, TransferKind, UserId};
 
@@ -42,19 +43,17 @@ pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<
     if debited == 0 {
         return Err(DomainError::InsufficientPoints.into());
     }
-    let credited = diesel::update(accounts::table.find(&credit))
-        .set(accounts::balance.eq(accounts::balance + n))
+    // Escrow accounts come into being with their first hold: one upsert either way.
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::id.eq(&credit),
+            accounts::balance.eq(n),
+            accounts::created_at.eq(naive(now)),
+        ))
+        .on_conflict(accounts::id)
+        .do_update()
+        .set(accounts::balance.eq(accounts::balance + excluded(accounts::balance)))
         .execute_prepared(c)?;
-    if credited == 0 {
-        // Escrow accounts come into being with their first hold.
-        diesel::insert_into(accounts::table)
-            .values((
-                accounts::id.eq(&credit),
-                accounts::balance.eq(n),
-                accounts::created_at.eq(naive(now)),
-            ))
-            .execute_prepared(c)?;
-    }
     diesel::insert_into(transfers::table)
         .values((
             transfers::id.eq(format!("txn_{}", ulid())),
