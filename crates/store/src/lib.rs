@@ -65,7 +65,11 @@ impl Store {
         let mut first = target.establish()?;
         migrate::run(&mut first)?;
         let sqlite_writer = match target.backend() {
-            Backend::Sqlite => Some(writer::Writer::start(first, target.establish()?)?),
+            Backend::Sqlite => Some(writer::Writer::start(
+                first,
+                target.establish()?,
+                writer::WalPolicy::default(),
+            )?),
             Backend::Postgres => None,
         };
         let pool = diesel::r2d2::Pool::builder()
