@@ -19,6 +19,11 @@ pub struct HttpConfig {
     pub json_limit: usize,
     /// Worker threads (0 = one per core).
     pub workers: usize,
+    /// Threads for blocking work (database calls, file chunks) across all workers
+    /// (0 = actix's default, 512). Nearly all of it holds a database connection, so
+    /// threads beyond the pool only queue on it — and each extra runnable thread is
+    /// another wake-up and another contender for the SQLite writer.
+    pub blocking_threads: usize,
     /// Points credited at signup.
     pub starter_points: i64,
     /// heepr order fee in basis points, snapshotted onto each order.
@@ -50,6 +55,7 @@ impl HttpConfig {
             base_url: format!("http://{bind}"),
             json_limit: 1 << 20,
             workers: 0,
+            blocking_threads: 0,
             starter_points: 1000,
             fee_bps: 0,
             cookie_secure: false,
@@ -164,6 +170,7 @@ impl Application {
             state.config.base_url = format!("http://{addr}");
         }
         let workers = state.config.workers;
+        let blocking_threads = state.config.blocking_threads;
         let state = web::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -175,6 +182,14 @@ impl Application {
         .listen(listener)?;
         if workers > 0 {
             server = server.workers(workers);
+        }
+        if blocking_threads > 0 {
+            let workers = if workers > 0 {
+                workers
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            };
+            server = server.worker_max_blocking_threads(blocking_threads.div_ceil(workers));
         }
         Ok(Self {
             server: server.run(),

@@ -86,6 +86,10 @@ pub struct Config {
     /// HTTP worker threads (0 = one per core).
     #[arg(long, env = "HEEPR_WORKERS", default_value_t = 0, global = true)]
     pub workers: usize,
+    /// Threads for blocking work, database calls above all, across workers
+    /// (0 = as many as database connections, HEEPR_DB_POOL).
+    #[arg(long, env = "HEEPR_BLOCKING_THREADS", default_value_t = 0, global = true)]
+    pub blocking_threads: usize,
     /// Seconds between scheduler passes over due order timers.
     #[arg(long, env = "HEEPR_SCHEDULER_SECS", default_value_t = 5, global = true)]
     pub scheduler_secs: u64,
@@ -170,6 +174,10 @@ impl Config {
             base_url,
             json_limit: self.json_limit,
             workers: self.workers,
+            blocking_threads: match self.blocking_threads {
+                0 => self.db_pool as usize,
+                n => n,
+            },
             starter_points: self.starter_points,
             fee_bps: self.fee_bps,
             cookie_secure: self.cookie_secure,
