@@ -76,15 +76,27 @@ impl<Q: Query> Query for Prepared<Q> {
 
 impl<Q, Conn> RunQueryDsl<Conn> for Prepared<Q> {}
 
+/// Whether diesel caches `q` by its type already: then building its SQL text here
+/// would only add work (the usual case for SQLite INSERTs).
+fn diesel_caches<Q: QueryFragment<DB> + QueryId, DB: Backend>(q: &Q, backend: &DB) -> QueryResult<bool> {
+    Ok(Q::HAS_STATIC_QUERY_ID && q.is_safe_to_cache_prepared(backend)?)
+}
+
 /// Runs a statement from the connection's prepared-statement cache.
 pub(crate) trait KeepPrepared: Sized {
     /// Like `RunQueryDsl::execute`, prepared once per connection.
     fn execute_prepared(self, c: &mut AnyConnection) -> QueryResult<usize>
     where
-        Self: QueryFragment<Sqlite> + QueryFragment<Pg>,
+        Self: QueryFragment<Sqlite>
+            + QueryFragment<Pg>
+            + QueryId
+            + RunQueryDsl<SqliteConnection>
+            + RunQueryDsl<PgConnection>,
     {
         match c {
+            AnyConnection::Sqlite(c) if diesel_caches(&self, &Sqlite)? => self.execute(c),
             AnyConnection::Sqlite(c) => Prepared::new(self, &Sqlite)?.execute(c),
+            AnyConnection::Postgresql(c) if diesel_caches(&self, &Pg)? => self.execute(c),
             AnyConnection::Postgresql(c) => Prepared::new(self, &Pg)?.execute(c),
         }
     }
