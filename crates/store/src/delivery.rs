@@ -2,6 +2,7 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::plan::{DeliveryRow, FileRow, Step};
 use crate::prepared::KeepPrepared;
 use crate::rows::{OrderRow, naive};
 use crate::schema::{agents, deliveries, files, idempotency_keys, orders};
@@ -163,28 +164,24 @@ impl StagedFile {
     }
 }
 
-fn insert_file(
-    c: &mut AnyConnection,
-    order: &str,
-    delivery: Option<&str>,
-    f: &StagedFile,
-    now: DateTime<Utc>,
-) -> Result<String> {
-    let id = f.record().id;
-    diesel::insert_into(files::table)
-        .values((
-            files::id.eq(&id),
-            files::order_id.eq(order),
-            files::delivery_id.eq(delivery),
-            files::name.eq(&f.name),
-            files::content_type.eq(&f.content_type),
-            files::bytes.eq(f.bytes),
-            files::sha256.eq(&f.sha256),
-            files::storage_key.eq(&f.key),
-            files::created_at.eq(naive(now)),
-        ))
-        .execute_prepared(c)?;
-    Ok(id)
+impl StagedFile {
+    /// The file's row, on an order and possibly a delivery.
+    pub(crate) fn step(&self, order: &str, delivery: Option<&str>, now: DateTime<Utc>) -> Step {
+        let r = self.record();
+        Step::File {
+            row: FileRow {
+                id: r.id,
+                order_id: order.to_owned(),
+                delivery_id: delivery.map(str::to_owned),
+                name: r.name,
+                content_type: r.content_type,
+                bytes: r.bytes,
+                sha256: r.sha256,
+                storage_key: r.storage_key,
+                created_at: naive(now),
+            },
+        }
+    }
 }
 
 type FileCols = (String, String, String, i64, String, String);
@@ -252,13 +249,7 @@ pub(crate) fn insert_placed(
     now: DateTime<Utc>,
 ) -> Result<Order> {
     let d = place_order(cmd, policy, now)?;
-    diesel::insert_into(orders::table)
-        .values(OrderRow::from_order(&d.order)?)
-        .execute_prepared(c)?;
-    for f in attachments {
-        insert_file(c, d.order.id.as_str(), None, f, now)?;
-    }
-    crate::order::apply_effects(c, &d, now)?;
+    crate::order::placement(&d, attachments, now)?.apply(c)?;
     Ok(d.order)
 }
 
@@ -334,7 +325,9 @@ impl Store {
             };
             Ok(cmd)
         })?;
-        let order = self.write(|c| insert_placed(c, cmd, &new.attachments, policy, now))?;
+        let d = place_order(cmd, policy, now)?;
+        self.apply(&crate::order::placement(&d, &new.attachments, now)?)?;
+        let order = d.order;
         self.cache.forget_events(order.agent.as_str());
         Ok(order)
     }
@@ -383,20 +376,20 @@ impl Store {
             policy,
             now,
             &|o| party.may_see(o),
-            &|c, o| {
-                diesel::insert_into(deliveries::table)
-                    .values((
-                        deliveries::id.eq(&dlv),
-                        deliveries::order_id.eq(o.id.as_str()),
-                        deliveries::seq.eq(o.deliveries as i32),
-                        deliveries::body.eq(delivery.text.as_deref()),
-                        deliveries::urls.eq(serde_json::to_string(&delivery.urls).map_err(StoreError::corrupt)?),
-                        deliveries::note.eq(delivery.note.as_deref()),
-                        deliveries::created_at.eq(naive(now)),
-                    ))
-                    .execute_prepared(c)?;
+            &|o, plan| {
+                plan.push(Step::Delivery {
+                    row: DeliveryRow {
+                        id: dlv.clone(),
+                        order_id: o.id.to_string(),
+                        seq: o.deliveries as i32,
+                        body: delivery.text.clone(),
+                        urls: serde_json::to_string(&delivery.urls).map_err(StoreError::corrupt)?,
+                        note: delivery.note.clone(),
+                        created_at: naive(now),
+                    },
+                });
                 for f in &delivery.files {
-                    insert_file(c, o.id.as_str(), Some(&dlv), f, now)?;
+                    plan.push(f.step(o.id.as_str(), Some(&dlv), now));
                 }
                 Ok(())
             },

@@ -6,7 +6,7 @@ use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{accounts, agents, orders, transfers, users};
 use crate::{Store, ulid};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use heepr_domain::ledger::{LedgerSnapshot, Violation, check_invariants};
@@ -24,19 +24,48 @@ pub(crate) fn open_account(c: &mut AnyConnection, acct: &AccountRef, now: DateTi
     Ok(())
 }
 
+/// Moves points and logs the transfer (see [`move_points`]).
+pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<Utc>) -> Result<()> {
+    let (id, debit, credit) = (format!("txn_{}", ulid()), t.debit.key(), t.credit.key());
+    let order_id = t.order.as_ref().map(|o| o.to_string());
+    move_points(
+        c,
+        Movement {
+            id: &id,
+            debit: &debit,
+            credit: &credit,
+            amount: t.amount.get(),
+            may_go_negative: t.debit.may_go_negative(),
+            kind: t.kind.as_str(),
+            order_id: order_id.as_deref(),
+            at: naive(now),
+        },
+    )
+}
+
+/// One transfer as rows: account keys, the transfer's id and time.
+pub(crate) struct Movement<'a> {
+    pub id: &'a str,
+    pub debit: &'a str,
+    pub credit: &'a str,
+    pub amount: i64,
+    pub may_go_negative: bool,
+    pub kind: &'a str,
+    pub order_id: Option<&'a str>,
+    pub at: NaiveDateTime,
+}
+
 /// Moves points and logs the transfer. The debit is conditional (`balance >= amount`)
 /// so two concurrent debits can never overdraw a wallet, on either backend, without
-/// `SELECT … FOR UPDATE`.
-pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<Utc>) -> Result<()> {
-    let n = t.amount.get();
-    let debit = t.debit.key();
-    let credit = t.credit.key();
-    let debited = if t.debit.may_go_negative() {
-        diesel::update(accounts::table.find(&debit))
+/// `SELECT … FOR UPDATE`. (`heepr_apply` does the same on PostgreSQL.)
+pub(crate) fn move_points(c: &mut AnyConnection, m: Movement<'_>) -> Result<()> {
+    let n = m.amount;
+    let debited = if m.may_go_negative {
+        diesel::update(accounts::table.find(m.debit))
             .set(accounts::balance.eq(accounts::balance - n))
             .execute_prepared(c)?
     } else {
-        diesel::update(accounts::table.find(&debit).filter(accounts::balance.ge(n)))
+        diesel::update(accounts::table.find(m.debit).filter(accounts::balance.ge(n)))
             .set(accounts::balance.eq(accounts::balance - n))
             .execute_prepared(c)?
     };
@@ -46,9 +75,9 @@ pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<
     // Escrow accounts come into being with their first hold: one upsert either way.
     diesel::insert_into(accounts::table)
         .values((
-            accounts::id.eq(&credit),
+            accounts::id.eq(m.credit),
             accounts::balance.eq(n),
-            accounts::created_at.eq(naive(now)),
+            accounts::created_at.eq(m.at),
         ))
         .on_conflict(accounts::id)
         .do_update()
@@ -56,13 +85,13 @@ pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<
         .execute_prepared(c)?;
     diesel::insert_into(transfers::table)
         .values((
-            transfers::id.eq(format!("txn_{}", ulid())),
-            transfers::debit.eq(&debit),
-            transfers::credit.eq(&credit),
+            transfers::id.eq(m.id),
+            transfers::debit.eq(m.debit),
+            transfers::credit.eq(m.credit),
             transfers::amount.eq(n),
-            transfers::kind.eq(t.kind.as_str()),
-            transfers::order_id.eq(t.order.as_ref().map(|o| o.as_str())),
-            transfers::created_at.eq(naive(now)),
+            transfers::kind.eq(m.kind),
+            transfers::order_id.eq(m.order_id),
+            transfers::created_at.eq(m.at),
         ))
         .execute_prepared(c)?;
     Ok(())

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod mail;
 mod migrate;
 pub mod order;
+mod plan;
 pub mod poll;
 mod prepared;
 mod rows;
@@ -125,6 +126,15 @@ impl Store {
             dialect::begin_write(c)?;
             Tx::run(c, f)
         })
+    }
+
+    /// Applies `plan` as one write: through SQLite's writer, or on PostgreSQL as one
+    /// call outside any explicit transaction (the call commits on its own).
+    pub(crate) fn apply(&self, plan: &plan::Plan) -> Result<()> {
+        match &self.sqlite_writer {
+            Some(writer) => writer.run(|c| plan.apply(c)),
+            None => self.with_conn(|c| plan.apply(c)),
+        }
     }
 
     /// Runs `f` on a pooled connection outside any explicit transaction: for a single

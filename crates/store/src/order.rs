@@ -1,17 +1,16 @@
 //! Orders: load, decide (heepr-domain), apply state and effects in one transaction.
 
 use crate::connection::AnyConnection;
+use crate::delivery::StagedFile;
 use crate::error::{Result, StoreError};
-use crate::prepared::KeepPrepared;
+use crate::plan::{Plan, Step};
 use crate::rows::{OrderRow, naive};
-use crate::schema::{agents, events, notifications, orders};
-use crate::{Store, ledger, micros, ulid};
+use crate::schema::{events, orders};
+use crate::{Store, micros, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::order::{decide, place_order};
-use heepr_domain::{
-    Actor, AgentEvent, AgentId, Command, Decision, Effect, Notification, Order, OrderId, PlaceOrder, Policy, Recipient,
-};
+use heepr_domain::{Actor, AgentId, Command, Decision, Order, OrderId, PlaceOrder, Policy};
 
 /// Attempts before a command that keeps losing optimistic races gives up.
 const ATTEMPTS: usize = 8;
@@ -41,14 +40,9 @@ impl Store {
     pub fn place_order(&self, cmd: PlaceOrder, policy: &Policy, now: DateTime<Utc>) -> Result<Order> {
         let now = micros(now);
         retrying(|| {
-            self.write(|c| {
-                let d = place_order(cmd.clone(), policy, now)?;
-                diesel::insert_into(orders::table)
-                    .values(OrderRow::from_order(&d.order)?)
-                    .execute_prepared(c)?;
-                apply_effects(c, &d, now)?;
-                Ok(d.order)
-            })
+            let d = place_order(cmd.clone(), policy, now)?;
+            self.apply(&placement(&d, &[], now)?)?;
+            Ok(d.order)
         })
         .inspect(|o| self.cache.forget_events(o.agent.as_str()))
     }
@@ -84,8 +78,8 @@ impl Store {
     }
 
     /// The one command path: load, check `visible` (else `NotFound`), decide, write the
-    /// new state with a version check, apply every effect and `extra` writes — all in
-    /// one transaction, retried on a lost race.
+    /// new state with a version check, apply every effect and the `extra` steps — all
+    /// in one transaction, retried on a lost race.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn command_with(
         &self,
@@ -95,7 +89,7 @@ impl Store {
         policy: &Policy,
         now: DateTime<Utc>,
         visible: &dyn Fn(&Order) -> bool,
-        extra: &dyn Fn(&mut AnyConnection, &Order) -> Result<()>,
+        extra: &dyn Fn(&Order, &mut Plan) -> Result<()>,
     ) -> Result<(Order, bool)> {
         let now = micros(now);
         retrying(|| {
@@ -110,30 +104,17 @@ impl Store {
             if d.order == before && d.effects.is_empty() {
                 return Ok((before, false));
             }
-            let data = OrderRow::from_order(&d.order)?.data;
-            self.write(|c| {
-                let updated = diesel::update(
-                    orders::table
-                        .find(id.as_str())
-                        .filter(orders::version.eq(before.version)),
-                )
-                .set((
-                    orders::state.eq(d.order.state.as_str()),
-                    orders::data.eq(&data),
-                    orders::due_at.eq(d.order.due_at.map(naive)),
-                    orders::version.eq(before.version + 1),
-                    orders::updated_at.eq(naive(d.order.updated_at)),
-                ))
-                .execute_prepared(c)?;
-                if updated == 0 {
-                    return Err(StoreError::Contention);
-                }
-                apply_effects(c, &d, now)?;
-                let mut after = d.order.clone();
-                after.version = before.version + 1;
-                extra(c, &after)?;
-                Ok((after, true))
-            })
+            let mut after = d.order.clone();
+            after.version = before.version + 1;
+            let mut plan = Plan::new();
+            plan.push(Step::UpdateOrder {
+                row: OrderRow::from_order(&after)?,
+                expected_version: before.version,
+            });
+            plan.effects(&d, now)?;
+            extra(&after, &mut plan)?;
+            self.apply(&plan)?;
+            Ok((after, true))
         })
         .inspect(|(o, changed)| {
             if *changed {
@@ -227,69 +208,16 @@ fn is_retryable(e: &StoreError) -> bool {
     }
 }
 
-pub(crate) fn apply_effects(c: &mut AnyConnection, d: &Decision, now: DateTime<Utc>) -> Result<()> {
-    for effect in &d.effects {
-        match effect {
-            Effect::Transfer(t) => ledger::apply_transfer(c, t, now)?,
-            Effect::Event(ev) => append_event(c, &d.order.agent, ev)?,
-            Effect::Notify(n) => queue_notification(c, n, now)?,
-        }
+/// A new order's rows: the order, its attachments' file rows and every effect of
+/// its placement (escrow hold, first event or notification).
+pub(crate) fn placement(d: &Decision, attachments: &[StagedFile], now: DateTime<Utc>) -> Result<Plan> {
+    let mut plan = Plan::new();
+    plan.push(Step::InsertOrder {
+        row: OrderRow::from_order(&d.order)?,
+    });
+    for f in attachments {
+        plan.push(f.step(d.order.id.as_str(), None, now));
     }
-    Ok(())
-}
-
-/// Numbers the event from the agent's own sequence, so ordering never depends on the
-/// clocks of several instances.
-fn append_event(c: &mut AnyConnection, agent: &AgentId, ev: &AgentEvent) -> Result<()> {
-    let seq: i64 = diesel::update(agents::table.find(agent.as_str()))
-        .set(agents::event_seq.eq(agents::event_seq + 1))
-        .returning(agents::event_seq)
-        .get_result_prepared(c)
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
-    let id = crate::poll::format_event_id(agent, seq);
-    let mut body = serde_json::to_value(&ev.body).map_err(StoreError::corrupt)?;
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("id".into(), id.clone().into());
-        obj.insert("k".into(), ev.kind.as_str().into());
-        obj.insert(
-            "ts".into(),
-            micros(ev.at)
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-                .into(),
-        );
-    }
-    diesel::insert_into(events::table)
-        .values((
-            events::id.eq(&id),
-            events::agent_id.eq(agent.as_str()),
-            events::seq.eq(seq),
-            events::kind.eq(ev.kind.as_str()),
-            events::order_id.eq(ev.body.o.as_ref().map(|o| o.as_str())),
-            events::body.eq(body.to_string()),
-            events::created_at.eq(naive(ev.at)),
-        ))
-        .execute_prepared(c)?;
-    Ok(())
-}
-
-fn queue_notification(c: &mut AnyConnection, n: &Notification, now: DateTime<Utc>) -> Result<()> {
-    let (recipient, user) = match &n.to {
-        Recipient::Customer(u) => ("customer", Some(u.as_str())),
-        Recipient::Owner(u) => ("owner", Some(u.as_str())),
-        Recipient::Support => ("support", None),
-    };
-    let kind = serde_json::to_value(n.kind).map_err(StoreError::corrupt)?;
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::id.eq(format!("ntf_{}", ulid())),
-            notifications::recipient.eq(recipient),
-            notifications::user_id.eq(user),
-            notifications::kind.eq(kind.as_str().unwrap_or_default()),
-            notifications::order_id.eq(n.order.as_str()),
-            notifications::created_at.eq(naive(now)),
-            notifications::sent_at.eq(None::<chrono::NaiveDateTime>),
-        ))
-        .execute_prepared(c)?;
-    Ok(())
+    plan.effects(d, now)?;
+    Ok(plan)
 }

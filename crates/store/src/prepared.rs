@@ -112,6 +112,18 @@ pub(crate) trait KeepPrepared: Sized {
             AnyConnection::Postgresql(c) => Prepared::new(self, &Pg)?.get_result(c),
         }
     }
+
+    /// Like `RunQueryDsl::load`, prepared once per connection.
+    fn load_prepared<'q, U>(self, c: &mut AnyConnection) -> QueryResult<Vec<U>>
+    where
+        Self: Query + QueryFragment<Sqlite> + QueryFragment<Pg>,
+        Prepared<Self>: LoadQuery<'q, SqliteConnection, U> + LoadQuery<'q, PgConnection, U>,
+    {
+        match c {
+            AnyConnection::Sqlite(c) => Prepared::new(self, &Sqlite)?.load(c),
+            AnyConnection::Postgresql(c) => Prepared::new(self, &Pg)?.load(c),
+        }
+    }
 }
 
 impl<Q> KeepPrepared for Q {}

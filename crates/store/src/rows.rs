@@ -11,7 +11,7 @@ pub(crate) fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     crate::micros(t).naive_utc()
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = orders)]
 pub(crate) struct OrderRow {
     pub id: String,

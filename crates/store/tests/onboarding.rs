@@ -161,6 +161,85 @@ fn poll_drains_and_since_replays() {
 }
 
 #[test]
+fn concurrent_polls_of_one_agent_hand_out_each_event_once() {
+    for db in TestDb::all() {
+        let store = db.open();
+        let w = world(&store);
+        let placed: std::collections::BTreeSet<String> = (0..40).map(|_| place(&store, &w, 1).id.to_string()).collect();
+        let seen: Vec<String> = std::thread::scope(|s| {
+            let pollers: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        // Each poller drains until a poll comes back empty.
+                        loop {
+                            let b = store.poll_events(&w.agent, None, t0()).unwrap();
+                            if b.events.is_empty() {
+                                return mine;
+                            }
+                            mine.extend(b.events.iter().map(|e| e["o"].as_str().unwrap().to_owned()));
+                        }
+                    })
+                })
+                .collect();
+            pollers.into_iter().flat_map(|p| p.join().unwrap()).collect()
+        });
+        let unique: std::collections::BTreeSet<String> = seen.iter().cloned().collect();
+        assert_eq!(seen.len(), 40, "{}: every event handed out exactly once", db.label);
+        assert_eq!(unique, placed, "{}", db.label);
+    }
+}
+
+/// PostgreSQL drains in one statement: pollers that start together while the agent row
+/// is busy must still hand out each event once (the row lock, not luck, orders them).
+#[test]
+fn polls_started_together_on_postgres_hand_out_each_event_once() {
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+    let Some(db) = TestDb::postgres() else { return };
+    let store = db.open();
+    let w = world(&store);
+    for _ in 0..10 {
+        place(&store, &w, 1);
+    }
+    let mut blocker = heepr_store::DbTarget::parse(&db.url).unwrap().establish().unwrap();
+    let mut watcher = heepr_store::DbTarget::parse(&db.url).unwrap().establish().unwrap();
+    blocker
+        .batch_execute(&format!(
+            "BEGIN; UPDATE agents SET last_seen_at = last_seen_at WHERE id = '{}'",
+            w.agent
+        ))
+        .unwrap();
+    let seen: Vec<usize> = std::thread::scope(|s| {
+        let pollers: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| store.poll_events(&w.agent, None, t0()).unwrap().events.len()))
+            .collect();
+        // Wait (with a deadline) until all four wait on the agent row, then let them go.
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let waiting: N = diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            .get_result(&mut watcher)
+            .unwrap();
+            if waiting.n >= 4 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "pollers never blocked");
+            std::thread::yield_now();
+        }
+        blocker.batch_execute("COMMIT").unwrap();
+        pollers.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    assert_eq!(seen.iter().sum::<usize>(), 10, "{seen:?}");
+}
+
+#[test]
 fn heartbeats_are_coalesced_and_flushed() {
     for db in TestDb::all() {
         let store = db.open();

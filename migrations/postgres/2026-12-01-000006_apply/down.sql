@@ -1,0 +1,1 @@
+DROP FUNCTION heepr_apply(JSONB);

@@ -1,0 +1,1 @@
+-- PostgreSQL only: heepr_apply (SQLite applies a plan statement by statement in-process).
