@@ -6,6 +6,7 @@
 use crate::KeyReject;
 use crate::poll::KeyPrincipal;
 use crate::user::UserRecord;
+use heepr_domain::Order;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -16,15 +17,31 @@ const MAX_ENTRIES: usize = 100_000;
 
 type KeyAnswer = Result<KeyPrincipal, KeyReject>;
 
-/// A string-keyed map whose entries are answered for at most [`TTL`] after they were put.
+/// Orders kept for the command path at most (each a few KiB).
+const MAX_ORDERS: usize = 4096;
+/// How long a kept order is used. Its freshness is checked by the write itself (the
+/// version), so this only bounds how long a quiet order takes memory.
+const ORDER_TTL: Duration = Duration::from_secs(600);
+
+/// A string-keyed map whose entries are answered for at most `ttl` after they were put.
 struct TtlMap<V> {
     map: RwLock<HashMap<String, (Instant, V)>>,
+    ttl: Duration,
+    cap: usize,
 }
 
 impl<V> Default for TtlMap<V> {
     fn default() -> Self {
+        Self::new(TTL, MAX_ENTRIES)
+    }
+}
+
+impl<V> TtlMap<V> {
+    fn new(ttl: Duration, cap: usize) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
+            ttl,
+            cap,
         }
     }
 }
@@ -34,13 +51,13 @@ impl<V: Clone> TtlMap<V> {
     fn get(&self, k: &str, keep: impl FnOnce(&V) -> bool) -> Option<V> {
         let map = self.map.read().unwrap_or_else(|p| p.into_inner());
         map.get(k)
-            .filter(|(at, v)| at.elapsed() < TTL && keep(v))
+            .filter(|(at, v)| at.elapsed() < self.ttl && keep(v))
             .map(|(_, v)| v.clone())
     }
 
     fn put(&self, k: &str, v: V) {
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_ENTRIES {
+        if map.len() >= self.cap {
             map.clear();
         }
         map.insert(k.to_owned(), (Instant::now(), v));
@@ -58,7 +75,6 @@ impl<V: Clone> TtlMap<V> {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct Caches {
     /// key hash → principal or refusal
     keys: TtlMap<KeyAnswer>,
@@ -68,6 +84,20 @@ pub(crate) struct Caches {
     sessions: TtlMap<(chrono::DateTime<chrono::Utc>, UserRecord)>,
     /// agent id → last successful poll, waiting to be flushed
     pub(crate) heartbeats: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// order id → the order as this process last wrote it (see [`Caches::order`])
+    orders: TtlMap<Order>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            keys: TtlMap::default(),
+            watermarks: TtlMap::default(),
+            sessions: TtlMap::default(),
+            heartbeats: Default::default(),
+            orders: TtlMap::new(ORDER_TTL, MAX_ORDERS),
+        }
+    }
 }
 
 impl Caches {
@@ -99,6 +129,21 @@ impl Caches {
 
     pub(crate) fn put_watermark(&self, agent: &str, seq: i64, delivered: i64) {
         self.watermarks.put(agent, (seq, delivered));
+    }
+
+    /// An order as this process last wrote it. It may be stale (another instance may
+    /// have changed it since): only a command whose versioned write then succeeds may
+    /// rely on it — any other outcome is decided again on the stored order.
+    pub(crate) fn order(&self, id: &str) -> Option<Order> {
+        self.orders.get(id, |_| true)
+    }
+
+    pub(crate) fn put_order(&self, o: &Order) {
+        self.orders.put(o.id.as_str(), o.clone());
+    }
+
+    pub(crate) fn forget_order(&self, id: &str) {
+        self.orders.remove(id);
     }
 
     /// The user of a cached, unexpired session.

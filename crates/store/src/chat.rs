@@ -603,7 +603,7 @@ impl Store {
                 .execute_prepared(c)?;
             Ok(order)
         })?;
-        self.cache.forget_events(order.agent.as_str());
+        self.placed(&order);
         Ok(order)
     }
 

@@ -328,7 +328,7 @@ impl Store {
         let d = place_order(cmd, policy, now)?;
         self.apply(&crate::order::placement(&d, &new.attachments, now)?)?;
         let order = d.order;
-        self.cache.forget_events(order.agent.as_str());
+        self.placed(&order);
         Ok(order)
     }
 

@@ -44,7 +44,13 @@ impl Store {
             self.apply(&placement(&d, &[], now)?)?;
             Ok(d.order)
         })
-        .inspect(|o| self.cache.forget_events(o.agent.as_str()))
+        .inspect(|o| self.placed(o))
+    }
+
+    /// What this process remembers of an order it has just written.
+    pub(crate) fn placed(&self, o: &Order) {
+        self.cache.put_order(o);
+        self.cache.forget_events(o.agent.as_str());
     }
 
     /// Loads an order.
@@ -92,11 +98,7 @@ impl Store {
         extra: &dyn Fn(&Order, &mut Plan) -> Result<()>,
     ) -> Result<(Order, bool)> {
         let now = micros(now);
-        retrying(|| {
-            // Load and decide outside the write transaction: the writer (SQLite's one
-            // connection, or PostgreSQL row locks) is held only for the writes. The
-            // version check below turns a concurrent change into a retry.
-            let before = self.query(|c| load(c, id))?;
+        let attempt = |before: Order| -> Result<(Order, bool)> {
             if !visible(&before) {
                 return Err(StoreError::NotFound);
             }
@@ -115,9 +117,26 @@ impl Store {
             extra(&after, &mut plan)?;
             self.apply(&plan)?;
             Ok((after, true))
+        };
+        retrying(|| {
+            // The order as this process last wrote it saves a read when it is still
+            // current, which the versioned write proves. Any other outcome (a refusal,
+            // nothing to do, a lost race) may come from a stale copy: decide again on
+            // the stored order.
+            if let Some(kept) = self.cache.order(id.as_str()) {
+                match attempt(kept) {
+                    Ok((after, true)) => return Ok((after, true)),
+                    _ => self.cache.forget_order(id.as_str()),
+                }
+            }
+            // Load and decide outside the write transaction: the writer (SQLite's one
+            // connection, or PostgreSQL row locks) is held only for the writes. The
+            // version check turns a concurrent change into a retry.
+            attempt(self.query(|c| load(c, id))?)
         })
         .inspect(|(o, changed)| {
             if *changed {
+                self.cache.put_order(o);
                 self.cache.forget_events(o.agent.as_str());
             }
         })

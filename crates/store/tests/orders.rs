@@ -256,3 +256,39 @@ fn eight_threads_place_and_settle_against_shared_wallets() {
         assert_eq!(total, 1000, "{}: no point created or lost", db.label);
     }
 }
+
+/// Each instance keeps the orders it wrote; a copy another instance has since changed
+/// must never decide a command.
+#[test]
+fn an_instance_never_acts_on_its_stale_copy_of_an_order() {
+    for db in TestDb::all() {
+        let (a, b) = (db.open(), db.open());
+        let w = world(&a);
+        let p = Policy::default();
+        let o = place(&a, &w, 25);
+        b.order_command(&o.id, Actor::Agent, Command::Deliver, &p, t0())
+            .unwrap();
+        // On `a`'s copy nothing is delivered yet, so a release would be refused there.
+        let released = a
+            .order_command(&o.id, Actor::Owner, Command::Release, &p, t0())
+            .unwrap();
+        assert_eq!(released.version, o.version + 2, "{}", db.label);
+        b.order_command(&o.id, Actor::Customer, Command::Accept, &p, t0())
+            .unwrap();
+        // On `a`'s copy the order still awaits acceptance: paying out again must not happen.
+        let again = a.order_command(&o.id, Actor::Customer, Command::Accept, &p, t0());
+        assert!(
+            again.as_ref().map_or(true, |o| o.state == OrderState::Completed),
+            "{}: {again:?}",
+            db.label
+        );
+        assert_eq!(a.order(&o.id).unwrap().state, OrderState::Completed);
+        assert_eq!(
+            a.balance(&AccountRef::Wallet(w.owner.clone())).unwrap(),
+            Points(22),
+            "{}: paid once",
+            db.label
+        );
+        assert_ledger_ok(&a);
+    }
+}
