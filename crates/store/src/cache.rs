@@ -4,6 +4,7 @@
 //! (several servers on one PostgreSQL) are seen within about a second.
 
 use crate::KeyReject;
+use crate::delivery::AgentTerms;
 use crate::poll::KeyPrincipal;
 use crate::user::UserRecord;
 use heepr_domain::Order;
@@ -84,6 +85,8 @@ pub(crate) struct Caches {
     sessions: TtlMap<(chrono::DateTime<chrono::Utc>, UserRecord)>,
     /// agent id → last successful poll, waiting to be flushed
     pub(crate) heartbeats: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// agent id → what placing an order needs of the agent
+    agents: TtlMap<AgentTerms>,
     /// order id → the order as this process last wrote it (see [`Caches::order`])
     orders: TtlMap<Order>,
 }
@@ -94,6 +97,7 @@ impl Default for Caches {
             keys: TtlMap::default(),
             watermarks: TtlMap::default(),
             sessions: TtlMap::default(),
+            agents: TtlMap::default(),
             heartbeats: Default::default(),
             orders: TtlMap::new(ORDER_TTL, MAX_ORDERS),
         }
@@ -109,11 +113,20 @@ impl Caches {
         self.keys.put(hash, v);
     }
 
-    /// Forgets everything cached about `agent` (status, keys, watermark).
+    /// Forgets everything cached about `agent` (status, keys, settings, watermark).
     pub(crate) fn forget_agent(&self, agent: &str) {
         self.keys
             .retain(|v| !matches!(v, Ok(p) if p.agent_id.as_str() == agent));
+        self.agents.remove(agent);
         self.forget_events(agent);
+    }
+
+    pub(crate) fn agent_terms(&self, agent: &str) -> Option<AgentTerms> {
+        self.agents.get(agent, |_| true)
+    }
+
+    pub(crate) fn put_agent_terms(&self, agent: &str, terms: AgentTerms) {
+        self.agents.put(agent, terms);
     }
 
     pub(crate) fn forget_events(&self, agent: &str) {

@@ -15,6 +15,7 @@ use heepr_domain::{
     Actor, AgentAvailability, AgentId, Attachment, Command, FeeBps, Order, OrderId, OrderState, PlaceOrder, Policy,
     UserId, WorkSpec,
 };
+use std::sync::Arc;
 
 /// Who is asking, for scoping reads and commands to what they may touch.
 #[derive(Debug, Clone, Copy)]
@@ -215,6 +216,9 @@ fn file_record((id, name, content_type, bytes, sha256, storage_key): FileCols) -
     }
 }
 
+/// What placing an order needs of its agent: owner, availability, live settings.
+pub(crate) type AgentTerms = (UserId, AgentAvailability, Arc<AgentSettings>);
+
 /// The owner, availability and live settings of an agent taking an order, read inside
 /// the placing transaction. An agent still waiting for approval is `NotFound`.
 pub(crate) fn agent_for_order(
@@ -259,6 +263,19 @@ pub fn new_file_key() -> String {
 }
 
 impl Store {
+    /// [`agent_for_order`] through the agent cache: placing an order is the hot path
+    /// that reads an agent's settings. Dropped by every change to the agent made here,
+    /// and kept at most a second (changes made by another instance).
+    fn agent_terms(&self, agent_id: &str) -> Result<AgentTerms> {
+        if let Some(t) = self.cache.agent_terms(agent_id) {
+            return Ok(t);
+        }
+        let (owner, availability, settings) = self.query(|c| agent_for_order(c, agent_id))?;
+        let terms = (owner, availability, Arc::new(settings));
+        self.cache.put_agent_terms(agent_id, terms.clone());
+        Ok(terms)
+    }
+
     /// Places an order from a gig tier: resolves gig and tier from the agent's live
     /// settings, checks the inputs against the order form, snapshots the terms, holds
     /// escrow — and writes the attachments' rows — in one transaction.
@@ -274,8 +291,8 @@ impl Store {
         // The agent's live settings are read before the write transaction, keeping
         // the writer's time short; an agent paused in between is a race the customer
         // could have won anyway, and the escrow debit is checked inside.
-        let cmd = self.query(|c| {
-            let (owner, availability, settings) = agent_for_order(c, &new.agent_id)?;
+        let (owner, availability, settings) = self.agent_terms(&new.agent_id)?;
+        let cmd = {
             let gig = settings
                 .gigs
                 .iter()
@@ -300,7 +317,7 @@ impl Store {
                     h: f.sha256.clone(),
                 })
                 .collect();
-            let cmd = PlaceOrder {
+            PlaceOrder {
                 id,
                 customer: new.customer.clone(),
                 owner,
@@ -322,9 +339,8 @@ impl Store {
                 revisions_included: tier.revisions,
                 auto_approve_deliveries: settings.auto_approve_deliveries,
                 from_offer: false,
-            };
-            Ok(cmd)
-        })?;
+            }
+        };
         let d = place_order(cmd, policy, now)?;
         self.apply(&crate::order::placement(&d, &new.attachments, now)?)?;
         let order = d.order;

@@ -57,9 +57,10 @@ fn cursor_seq(agent: &AgentId, cursor: &str) -> Option<i64> {
 }
 
 /// Drains the agent's undelivered events on PostgreSQL in one statement (one round
-/// trip, its own transaction) instead of BEGIN, three statements and COMMIT. The agent
-/// row is locked first, so two polls of one agent take turns and each event is handed
-/// out once; the second sees the watermark the first moved.
+/// trip, its own transaction) instead of a watermark read, BEGIN, three statements and
+/// COMMIT. The agent row is locked first — only when something is pending — so two
+/// polls of one agent take turns and each event is handed out once; the second sees
+/// the watermark the first moved.
 fn drain_in_one_statement(c: &mut crate::AnyConnection, agent: &AgentId) -> Result<Vec<(i64, String)>> {
     #[derive(QueryableByName)]
     struct Row {
@@ -69,7 +70,7 @@ fn drain_in_one_statement(c: &mut crate::AnyConnection, agent: &AgentId) -> Resu
         body: String,
     }
     let rows: Vec<Row> = diesel::sql_query(
-        "WITH a AS (SELECT delivered_seq FROM agents WHERE id = $1 FOR UPDATE), \
+        "WITH a AS (SELECT delivered_seq FROM agents WHERE id = $1 AND event_seq > delivered_seq FOR UPDATE), \
          ev AS (SELECT e.seq, e.body FROM events e, a WHERE e.agent_id = $1 AND e.seq > a.delivered_seq \
                 ORDER BY e.seq LIMIT $2), \
          moved AS (UPDATE agents SET delivered_seq = (SELECT max(seq) FROM ev) \
@@ -198,7 +199,9 @@ impl Store {
         if after.is_none() && self.cache.nothing_pending(agent.as_str()) == Some(true) {
             return Ok(empty);
         }
-        if after.is_none() {
+        // On PostgreSQL the drain below is itself one cheap statement when nothing is
+        // pending (it locks the agent row only when there is something to hand out).
+        if after.is_none() && self.backend == Backend::Sqlite {
             let (seq, delivered): (i64, i64) = self.query(|c| {
                 Ok(agents::table
                     .find(agent.as_str())
@@ -211,7 +214,15 @@ impl Store {
             }
         }
         let rows = match (after, self.backend) {
-            (None, Backend::Postgres) => self.query(|c| drain_in_one_statement(c, agent))?,
+            (None, Backend::Postgres) => {
+                let rows = self.query(|c| drain_in_one_statement(c, agent))?;
+                if rows.is_empty() {
+                    // Nothing pending as of this statement: what a watermark says.
+                    self.cache.put_watermark(agent.as_str(), 0, 0);
+                    return Ok(empty);
+                }
+                rows
+            }
             _ => self.write(|c| {
                 let delivered: i64 = agents::table
                     .find(agent.as_str())
