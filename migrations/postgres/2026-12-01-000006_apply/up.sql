@@ -6,9 +6,6 @@
 CREATE FUNCTION heepr_apply(plan JSONB) RETURNS VOID LANGUAGE plpgsql AS $$
 DECLARE
     s JSONB;
-    seq_ BIGINT;
-    digits TEXT;
-    eid TEXT;
 BEGIN
     FOR s IN SELECT value FROM jsonb_array_elements(plan) LOOP
         CASE s->>'t'
@@ -23,27 +20,39 @@ BEGIN
                 RAISE EXCEPTION 'heepr:contention';
             END IF;
         WHEN 'transfer' THEN
-            UPDATE accounts SET balance = balance - (s->>'amount')::BIGINT
-             WHERE id = s->>'debit' AND ((s->>'may_go_negative')::BOOLEAN OR balance >= (s->>'amount')::BIGINT);
+            -- One statement (one executor start) for the debit, the credit and the log;
+            -- nothing is credited or logged unless the debit happened.
+            WITH debited AS (
+                UPDATE accounts SET balance = balance - (s->>'amount')::BIGINT
+                 WHERE id = s->>'debit' AND ((s->>'may_go_negative')::BOOLEAN OR balance >= (s->>'amount')::BIGINT)
+                RETURNING 1
+            ), credited AS (
+                INSERT INTO accounts (id, balance, created_at)
+                SELECT s->>'credit', (s->>'amount')::BIGINT, (s->>'at')::TIMESTAMP FROM debited
+                ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + excluded.balance
+                RETURNING 1
+            )
+            INSERT INTO transfers (id, debit, credit, amount, kind, order_id, created_at)
+            SELECT s->>'id', s->>'debit', s->>'credit', (s->>'amount')::BIGINT, s->>'kind', s->>'order_id',
+                   (s->>'at')::TIMESTAMP
+              FROM credited;
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'heepr:insufficient_points';
             END IF;
-            INSERT INTO accounts (id, balance, created_at)
-                 VALUES (s->>'credit', (s->>'amount')::BIGINT, (s->>'at')::TIMESTAMP)
-            ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + excluded.balance;
-            INSERT INTO transfers (id, debit, credit, amount, kind, order_id, created_at)
-                 VALUES (s->>'id', s->>'debit', s->>'credit', (s->>'amount')::BIGINT, s->>'kind', s->>'order_id',
-                         (s->>'at')::TIMESTAMP);
         WHEN 'event' THEN
-            UPDATE agents SET event_seq = event_seq + 1 WHERE id = s->>'agent_id' RETURNING event_seq INTO seq_;
+            -- Numbered from the agent's own sequence, in the same statement as the insert.
+            WITH numbered AS (
+                UPDATE agents SET event_seq = event_seq + 1 WHERE id = s->>'agent_id'
+                RETURNING (s->>'id_head') || lpad(event_seq::TEXT, greatest(10, length(event_seq::TEXT)), '0') AS eid,
+                          event_seq
+            )
+            INSERT INTO events (id, agent_id, seq, kind, order_id, body, created_at)
+            SELECT eid, s->>'agent_id', event_seq, s->>'kind', s->>'order_id', '{"id":"' || eid || '",' || (s->>'tail'),
+                   (s->>'at')::TIMESTAMP
+              FROM numbered;
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'heepr:no_agent';
             END IF;
-            digits := seq_::TEXT;
-            eid := (s->>'id_head') || lpad(digits, greatest(10, length(digits)), '0');
-            INSERT INTO events (id, agent_id, seq, kind, order_id, body, created_at)
-                 VALUES (eid, s->>'agent_id', seq_, s->>'kind', s->>'order_id', '{"id":"' || eid || '",' || (s->>'tail'),
-                         (s->>'at')::TIMESTAMP);
         WHEN 'notification' THEN
             INSERT INTO notifications SELECT * FROM jsonb_populate_record(NULL::notifications, s->'row');
         WHEN 'delivery' THEN
