@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
+command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null  # Debian package
 cargo build --release -q -p heepr-server
 PORT=${PORT:-18085}; BASE=http://127.0.0.1:$PORT; DATA=$(mktemp -d)
 if [ "${DB:-sqlite}" = postgres ]; then

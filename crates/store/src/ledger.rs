@@ -1,11 +1,11 @@
 //! Applying transfers and checking the ledger (SPEC §10).
 
+use crate::Store;
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{accounts, agents, orders, transfers, users};
-use crate::{Store, ulid};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -24,23 +24,11 @@ pub(crate) fn open_account(c: &mut AnyConnection, acct: &AccountRef, now: DateTi
     Ok(())
 }
 
-/// Moves points and logs the transfer (see [`move_points`]).
+/// Moves points and logs the transfer, as a one-step plan.
 pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<Utc>) -> Result<()> {
-    let (id, debit, credit) = (format!("txn_{}", ulid()), t.debit.key(), t.credit.key());
-    let order_id = t.order.as_ref().map(|o| o.to_string());
-    move_points(
-        c,
-        Movement {
-            id: &id,
-            debit: &debit,
-            credit: &credit,
-            amount: t.amount.get(),
-            may_go_negative: t.debit.may_go_negative(),
-            kind: t.kind.as_str(),
-            order_id: order_id.as_deref(),
-            at: naive(now),
-        },
-    )
+    let mut plan = crate::plan::Plan::new();
+    plan.push(crate::plan::transfer(t, now));
+    plan.apply(c)
 }
 
 /// One transfer as rows: account keys, the transfer's id and time.

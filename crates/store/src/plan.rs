@@ -144,7 +144,7 @@ impl Plan {
     }
 }
 
-fn transfer(t: &Transfer, now: DateTime<Utc>) -> Step {
+pub(crate) fn transfer(t: &Transfer, now: DateTime<Utc>) -> Step {
     Step::Transfer {
         id: format!("txn_{}", ulid()),
         debit: t.debit.key(),
