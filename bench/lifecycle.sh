@@ -21,5 +21,6 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$DATA/log" "$KEEP_LOG"; [ -n "${name:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $name" >/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 300); do grep -q "listening on" "$DATA/log" && break; sleep 0.1; done
 echo "backend ${DB:-sqlite}; $(nproc) cores; server and load generator share them"
-target/release/examples/lifecycle "http://127.0.0.1:$PORT" "$DATA/log" "$WORKERS" "$SECS"
+RUST_BACKTRACE=0 target/release/examples/lifecycle "http://127.0.0.1:$PORT" "$DATA/log" "$WORKERS" "$SECS" || {
+  echo "load generator failed; last lines of the server log:"; tail -20 "$DATA/log"; exit 1; }
 DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA target/release/heepr-server admin check-ledger

@@ -10,6 +10,7 @@ use crate::user::UserRecord;
 use heepr_domain::Order;
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub(crate) const TTL: Duration = Duration::from_secs(1);
@@ -76,11 +77,33 @@ impl<V: Clone> TtlMap<V> {
     }
 }
 
+/// Per agent, whether anything is undelivered: the idle poll's answer.
+#[derive(Default)]
+struct Watermarks {
+    map: RwLock<MarkMap>,
+    /// Counts [`Caches::forget_events`] calls; a reader notes it before it reads.
+    epoch: AtomicU64,
+}
+
+#[derive(Default)]
+struct MarkMap {
+    marks: HashMap<String, Mark>,
+    /// The epoch when the map was last emptied (the forgotten marks went with it).
+    cleared_at: u64,
+}
+
+enum Mark {
+    /// Read from the database.
+    Known { at: Instant, seq: i64, delivered: i64 },
+    /// Voided by a write, at this epoch.
+    Forgotten { epoch: u64 },
+}
+
 pub(crate) struct Caches {
     /// key hash → principal or refusal
     keys: TtlMap<KeyAnswer>,
     /// agent id → (event_seq, delivered_seq)
-    watermarks: TtlMap<(i64, i64)>,
+    watermarks: Watermarks,
     /// session token hash → (session expiry, user)
     sessions: TtlMap<(chrono::DateTime<chrono::Utc>, UserRecord)>,
     /// agent id → last successful poll, waiting to be flushed
@@ -95,7 +118,7 @@ impl Default for Caches {
     fn default() -> Self {
         Self {
             keys: TtlMap::default(),
-            watermarks: TtlMap::default(),
+            watermarks: Watermarks::default(),
             sessions: TtlMap::default(),
             agents: TtlMap::default(),
             heartbeats: Default::default(),
@@ -129,19 +152,53 @@ impl Caches {
         self.agents.put(agent, terms);
     }
 
+    /// A write gave `agent` new events: its watermark is void, and so is any read of
+    /// it that began before now.
     pub(crate) fn forget_events(&self, agent: &str) {
-        self.watermarks.remove(agent);
+        let epoch = self.watermarks.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut w = self.watermarks.map.write().unwrap_or_else(|p| p.into_inner());
+        w.marks.insert(agent.to_owned(), Mark::Forgotten { epoch });
+    }
+
+    /// To note before reading a watermark from the database, for [`Caches::put_watermark`].
+    pub(crate) fn events_epoch(&self) -> u64 {
+        self.watermarks.epoch.load(Ordering::SeqCst)
     }
 
     /// `Some(true)` when a fresh watermark says nothing is pending.
     pub(crate) fn nothing_pending(&self, agent: &str) -> Option<bool> {
-        self.watermarks
-            .get(agent, |_| true)
-            .map(|(seq, delivered)| seq <= delivered)
+        let w = self.watermarks.map.read().unwrap_or_else(|p| p.into_inner());
+        match w.marks.get(agent) {
+            Some(Mark::Known { at, seq, delivered }) if at.elapsed() < TTL => Some(seq <= delivered),
+            _ => None,
+        }
     }
 
-    pub(crate) fn put_watermark(&self, agent: &str, seq: i64, delivered: i64) {
-        self.watermarks.put(agent, (seq, delivered));
+    /// Keeps a watermark read from the database — unless a write for this agent (or a
+    /// reset of the map) came after `read_epoch`, noted before the read: the read may
+    /// have missed that write's events, and keeping it would answer "nothing pending"
+    /// for them until it expired.
+    pub(crate) fn put_watermark(&self, agent: &str, read_epoch: u64, seq: i64, delivered: i64) {
+        let mut w = self.watermarks.map.write().unwrap_or_else(|p| p.into_inner());
+        if w.marks.len() >= MAX_ENTRIES {
+            w.marks.clear();
+            w.cleared_at = self.watermarks.epoch.load(Ordering::SeqCst);
+        }
+        let forgotten_since = match w.marks.get(agent) {
+            Some(Mark::Forgotten { epoch }) => *epoch > read_epoch,
+            _ => false,
+        };
+        if forgotten_since || w.cleared_at > read_epoch {
+            return;
+        }
+        w.marks.insert(
+            agent.to_owned(),
+            Mark::Known {
+                at: Instant::now(),
+                seq,
+                delivered,
+            },
+        );
     }
 
     /// An order as this process last wrote it. It may be stale (another instance may
@@ -175,5 +232,32 @@ impl Caches {
     /// Drops every cached session of `user` (their roles or account changed).
     pub(crate) fn forget_user(&self, user: &str) {
         self.sessions.retain(|(_, u)| u.id.as_str() != user);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watermark_read_before_a_write_of_its_agent_is_not_kept() {
+        let c = Caches::default();
+        let before = c.events_epoch();
+        c.forget_events("agt_a"); // a placement lands while the poll reads
+        c.put_watermark("agt_a", before, 5, 5);
+        assert_eq!(
+            c.nothing_pending("agt_a"),
+            None,
+            "the read may have missed the new event"
+        );
+
+        let now = c.events_epoch();
+        c.put_watermark("agt_a", now, 5, 5);
+        assert_eq!(c.nothing_pending("agt_a"), Some(true));
+
+        let read = c.events_epoch();
+        c.forget_events("agt_b"); // another agent's write does not void this read
+        c.put_watermark("agt_a", read, 6, 5);
+        assert_eq!(c.nothing_pending("agt_a"), Some(false));
     }
 }

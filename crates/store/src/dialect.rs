@@ -1,4 +1,6 @@
-//! The only place where SQL differs between SQLite and PostgreSQL.
+//! Where SQL differs between SQLite and PostgreSQL — besides the two PostgreSQL-only
+//! round-trip savers: `plan` (one `heepr_apply` call per command) and the one-statement
+//! drain in `poll`.
 
 use crate::connection::{AnyConnection, Backend};
 use crate::prepared::exec;

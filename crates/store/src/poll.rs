@@ -201,6 +201,7 @@ impl Store {
         }
         // On PostgreSQL the drain below is itself one cheap statement when nothing is
         // pending (it locks the agent row only when there is something to hand out).
+        let read_epoch = self.cache.events_epoch();
         if after.is_none() && self.backend == Backend::Sqlite {
             let (seq, delivered): (i64, i64) = self.query(|c| {
                 Ok(agents::table
@@ -208,7 +209,7 @@ impl Store {
                     .select((agents::event_seq, agents::delivered_seq))
                     .first(c)?)
             })?;
-            self.cache.put_watermark(agent.as_str(), seq, delivered);
+            self.cache.put_watermark(agent.as_str(), read_epoch, seq, delivered);
             if seq <= delivered {
                 return Ok(empty);
             }
@@ -218,7 +219,7 @@ impl Store {
                 let rows = self.query(|c| drain_in_one_statement(c, agent))?;
                 if rows.is_empty() {
                     // Nothing pending as of this statement: what a watermark says.
-                    self.cache.put_watermark(agent.as_str(), 0, 0);
+                    self.cache.put_watermark(agent.as_str(), read_epoch, 0, 0);
                     return Ok(empty);
                 }
                 rows
