@@ -7,7 +7,9 @@ CREATE FUNCTION heepr_apply(plan JSONB) RETURNS VOID LANGUAGE plpgsql AS $$
 DECLARE
     s JSONB;
 BEGIN
-    FOR s IN SELECT value FROM jsonb_array_elements(plan) LOOP
+    -- Indexing the array is a plain expression; a FOR … IN SELECT would run a query.
+    FOR i IN 0 .. jsonb_array_length(plan) - 1 LOOP
+        s := plan -> i;
         CASE s->>'t'
         WHEN 'insert_order' THEN
             INSERT INTO orders SELECT * FROM jsonb_populate_record(NULL::orders, s->'row');
