@@ -3,10 +3,11 @@
 use crate::Store;
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::plan::TransferRow;
 use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::{accounts, agents, orders, transfers, users};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use heepr_domain::ledger::{LedgerSnapshot, Violation, check_invariants};
@@ -31,29 +32,17 @@ pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<
     plan.apply(c)
 }
 
-/// One transfer as rows: account keys, the transfer's id and time.
-pub(crate) struct Movement<'a> {
-    pub id: &'a str,
-    pub debit: &'a str,
-    pub credit: &'a str,
-    pub amount: i64,
-    pub may_go_negative: bool,
-    pub kind: &'a str,
-    pub order_id: Option<&'a str>,
-    pub at: NaiveDateTime,
-}
-
 /// Moves points and logs the transfer. The debit is conditional (`balance >= amount`)
 /// so two concurrent debits can never overdraw a wallet, on either backend, without
 /// `SELECT … FOR UPDATE`. (`heepr_apply` does the same on PostgreSQL.)
-pub(crate) fn move_points(c: &mut AnyConnection, m: Movement<'_>) -> Result<()> {
+pub(crate) fn move_points(c: &mut AnyConnection, m: &TransferRow) -> Result<()> {
     let n = m.amount;
     let debited = if m.may_go_negative {
-        diesel::update(accounts::table.find(m.debit))
+        diesel::update(accounts::table.find(&m.debit))
             .set(accounts::balance.eq(accounts::balance - n))
             .execute_prepared(c)?
     } else {
-        diesel::update(accounts::table.find(m.debit).filter(accounts::balance.ge(n)))
+        diesel::update(accounts::table.find(&m.debit).filter(accounts::balance.ge(n)))
             .set(accounts::balance.eq(accounts::balance - n))
             .execute_prepared(c)?
     };
@@ -63,7 +52,7 @@ pub(crate) fn move_points(c: &mut AnyConnection, m: Movement<'_>) -> Result<()> 
     // Escrow accounts come into being with their first hold: one upsert either way.
     diesel::insert_into(accounts::table)
         .values((
-            accounts::id.eq(m.credit),
+            accounts::id.eq(&m.credit),
             accounts::balance.eq(n),
             accounts::created_at.eq(m.at),
         ))
@@ -73,12 +62,12 @@ pub(crate) fn move_points(c: &mut AnyConnection, m: Movement<'_>) -> Result<()> 
         .execute_prepared(c)?;
     diesel::insert_into(transfers::table)
         .values((
-            transfers::id.eq(m.id),
-            transfers::debit.eq(m.debit),
-            transfers::credit.eq(m.credit),
+            transfers::id.eq(&m.id),
+            transfers::debit.eq(&m.debit),
+            transfers::credit.eq(&m.credit),
             transfers::amount.eq(n),
             transfers::kind.eq(m.kind),
-            transfers::order_id.eq(m.order_id),
+            transfers::order_id.eq(m.order_id.as_deref()),
             transfers::created_at.eq(m.at),
         ))
         .execute_prepared(c)?;

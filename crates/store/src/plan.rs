@@ -46,16 +46,7 @@ pub(crate) enum Step {
     UpdateOrder { row: OrderRow, expected_version: i64 },
     /// Points moved and logged; the debit must be covered unless its account may go
     /// negative (else `insufficient_points`).
-    Transfer {
-        id: String,
-        debit: String,
-        credit: String,
-        amount: i64,
-        may_go_negative: bool,
-        kind: &'static str,
-        order_id: Option<String>,
-        at: NaiveDateTime,
-    },
+    Transfer(TransferRow),
     /// An event, numbered from its agent's sequence when written. Its id is `id_head`
     /// followed by the zero-padded number; its body is `{"id":"<id>",` + `tail`.
     Event {
@@ -74,7 +65,21 @@ pub(crate) enum Step {
     File { row: FileRow },
 }
 
+/// A transfer: the accounts it moves points between, and its log row.
 #[derive(Debug, Serialize)]
+pub(crate) struct TransferRow {
+    pub id: String,
+    pub debit: String,
+    pub credit: String,
+    pub amount: i64,
+    pub may_go_negative: bool,
+    pub kind: &'static str,
+    pub order_id: Option<String>,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Debug, Serialize, Insertable)]
+#[diesel(table_name = notifications)]
 pub(crate) struct NotificationRow {
     pub id: String,
     pub recipient: &'static str,
@@ -85,7 +90,8 @@ pub(crate) struct NotificationRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Insertable)]
+#[diesel(table_name = deliveries)]
 pub(crate) struct DeliveryRow {
     pub id: String,
     pub order_id: String,
@@ -96,7 +102,8 @@ pub(crate) struct DeliveryRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Insertable)]
+#[diesel(table_name = files)]
 pub(crate) struct FileRow {
     pub id: String,
     pub order_id: String,
@@ -145,7 +152,7 @@ impl Plan {
 }
 
 pub(crate) fn transfer(t: &Transfer, now: DateTime<Utc>) -> Step {
-    Step::Transfer {
+    Step::Transfer(TransferRow {
         id: format!("txn_{}", ulid()),
         debit: t.debit.key(),
         credit: t.credit.key(),
@@ -154,7 +161,7 @@ pub(crate) fn transfer(t: &Transfer, now: DateTime<Utc>) -> Step {
         kind: t.kind.as_str(),
         order_id: t.order.as_ref().map(|o| o.to_string()),
         at: naive(now),
-    }
+    })
 }
 
 fn event(agent: &AgentId, ev: &AgentEvent) -> Result<Step> {
@@ -229,28 +236,7 @@ fn apply_step(c: &mut AnyConnection, step: &Step) -> Result<()> {
                 return Err(StoreError::Contention);
             }
         }
-        Step::Transfer {
-            id,
-            debit,
-            credit,
-            amount,
-            may_go_negative,
-            kind,
-            order_id,
-            at,
-        } => ledger::move_points(
-            c,
-            ledger::Movement {
-                id,
-                debit,
-                credit,
-                amount: *amount,
-                may_go_negative: *may_go_negative,
-                kind,
-                order_id: order_id.as_deref(),
-                at: *at,
-            },
-        )?,
+        Step::Transfer(t) => ledger::move_points(c, t)?,
         Step::Event {
             agent_id,
             kind,
@@ -280,46 +266,16 @@ fn apply_step(c: &mut AnyConnection, step: &Step) -> Result<()> {
                 ))
                 .execute_prepared(c)?;
         }
-        Step::Notification { row: n } => {
+        Step::Notification { row } => {
             diesel::insert_into(notifications::table)
-                .values((
-                    notifications::id.eq(&n.id),
-                    notifications::recipient.eq(n.recipient),
-                    notifications::user_id.eq(n.user_id.as_deref()),
-                    notifications::kind.eq(&n.kind),
-                    notifications::order_id.eq(&n.order_id),
-                    notifications::created_at.eq(n.created_at),
-                    notifications::sent_at.eq(n.sent_at),
-                ))
+                .values(row)
                 .execute_prepared(c)?;
         }
-        Step::Delivery { row: d } => {
-            diesel::insert_into(deliveries::table)
-                .values((
-                    deliveries::id.eq(&d.id),
-                    deliveries::order_id.eq(&d.order_id),
-                    deliveries::seq.eq(d.seq),
-                    deliveries::body.eq(d.body.as_deref()),
-                    deliveries::urls.eq(&d.urls),
-                    deliveries::note.eq(d.note.as_deref()),
-                    deliveries::created_at.eq(d.created_at),
-                ))
-                .execute_prepared(c)?;
+        Step::Delivery { row } => {
+            diesel::insert_into(deliveries::table).values(row).execute_prepared(c)?;
         }
-        Step::File { row: f } => {
-            diesel::insert_into(files::table)
-                .values((
-                    files::id.eq(&f.id),
-                    files::order_id.eq(&f.order_id),
-                    files::delivery_id.eq(f.delivery_id.as_deref()),
-                    files::name.eq(&f.name),
-                    files::content_type.eq(&f.content_type),
-                    files::bytes.eq(f.bytes),
-                    files::sha256.eq(&f.sha256),
-                    files::storage_key.eq(&f.storage_key),
-                    files::created_at.eq(f.created_at),
-                ))
-                .execute_prepared(c)?;
+        Step::File { row } => {
+            diesel::insert_into(files::table).values(row).execute_prepared(c)?;
         }
     }
     Ok(())
