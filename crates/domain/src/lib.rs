@@ -12,9 +12,11 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod ledger;
+pub mod limits;
 pub mod order;
 pub mod points;
 pub mod policy;
+pub mod text;
 
 pub use error::DomainError;
 pub use event::{AgentEvent, EventBody, EventKind, RevisionBy, RevisionEntry};
@@ -26,6 +28,7 @@ pub use order::{
 };
 pub use points::{FeeBps, Points};
 pub use policy::Policy;
+pub use text::{Email, MultiLine, Password, SingleLine};
 
 /// Instants are UTC; the caller supplies them (the domain never reads a clock).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
