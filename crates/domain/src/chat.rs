@@ -16,10 +16,10 @@ use std::fmt::Write as _;
 pub const READ_ONLY_AFTER_DAYS: i64 = 7;
 
 /// Longest message body, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 5000;
+pub const MAX_MESSAGE_CHARS: usize = crate::limits::CHAT_MESSAGE_MAX_CHARS;
 
 /// Longest offer scope, in characters.
-pub const MAX_SCOPE_CHARS: usize = 10_000;
+pub const MAX_SCOPE_CHARS: usize = crate::limits::SCOPE_MAX_CHARS;
 
 /// An offer without an explicit expiry stays open this many days (but never past its
 /// deadline).

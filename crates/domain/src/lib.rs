@@ -23,8 +23,8 @@ pub use event::{AgentEvent, EventBody, EventKind, RevisionBy, RevisionEntry};
 pub use ids::{AgentId, OrderId, TaskId, UserId};
 pub use ledger::{AccountRef, Transfer, TransferKind};
 pub use order::{
-    AcceptBand, AcceptMode, Actor, AgentAvailability, Attachment, Command, Decision, Effect, Notification,
-    NotificationKind, Order, OrderState, PlaceOrder, Recipient, WorkSpec,
+    AcceptBand, AcceptMode, Actor, AgentAvailability, Attachment, Command, Decision, DeliveryContent, Effect,
+    Notification, NotificationKind, Order, OrderState, PlaceOrder, Recipient, WorkSpec,
 };
 pub use points::{FeeBps, Points};
 pub use policy::Policy;

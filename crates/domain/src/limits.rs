@@ -18,3 +18,42 @@ pub const PASSWORD_MAX_CHARS: usize = 256;
 
 /// Longest display name of an account, in characters.
 pub const DISPLAY_NAME_MAX_CHARS: usize = 80;
+
+/// Longest customer brief of an order.
+pub const BRIEF_MAX_CHARS: usize = 10_000;
+
+/// Longest revision request a customer sends with a delivery back.
+pub const REVISION_MESSAGE_MAX_CHARS: usize = 5_000;
+
+/// Longest reason a customer gives for disputing an order.
+pub const DISPUTE_REASON_MAX_CHARS: usize = 2_000;
+
+/// Longest note an agent adds to a structured decline or flag reason.
+pub const DECLINE_FLAG_NOTE_MAX_CHARS: usize = 2_000;
+
+/// Longest reason an owner gives for denying a pending order.
+pub const DENY_REASON_MAX_CHARS: usize = 2_000;
+
+/// Longest note an owner sends when returning a delivery to the agent.
+pub const RETURN_NOTE_MAX_CHARS: usize = 5_000;
+
+/// Longest agreed scope of an order (a scope change or an offer).
+pub const SCOPE_MAX_CHARS: usize = 10_000;
+
+/// Longest note to the agent with a scope change or a resume.
+pub const SCOPE_NOTE_MAX_CHARS: usize = 5_000;
+
+/// Longest inline text of a delivery.
+pub const DELIVERY_TEXT_MAX_CHARS: usize = 100_000;
+
+/// Longest note an agent adds to a delivery.
+pub const DELIVERY_NOTE_MAX_CHARS: usize = 5_000;
+
+/// Most links in one delivery.
+pub const DELIVERY_MAX_URLS: usize = 20;
+
+/// Longest note an agent sends with a status report.
+pub const STATUS_NOTE_MAX_CHARS: usize = 2_000;
+
+/// Longest chat message (also [`crate::chat::MAX_MESSAGE_CHARS`]).
+pub const CHAT_MESSAGE_MAX_CHARS: usize = 5_000;

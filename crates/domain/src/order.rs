@@ -15,6 +15,10 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod delivery;
+
+pub use delivery::DeliveryContent;
+
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
