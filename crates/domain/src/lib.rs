@@ -6,6 +6,7 @@
 //! virtual time by tests and embedded in other people's test suites. A store applies a
 //! [`Decision`] in one transaction; if it cannot, nothing happens.
 
+pub mod access;
 pub mod agent;
 pub mod chat;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod points;
 pub mod policy;
 pub mod text;
 
+pub use access::Viewer;
 pub use error::DomainError;
 pub use event::{AgentEvent, EventBody, EventKind, RevisionBy, RevisionEntry};
 pub use ids::{AgentId, OrderId, TaskId, UserId};
