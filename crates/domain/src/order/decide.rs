@@ -1,0 +1,423 @@
+//! Deciding a command on an existing order: due timers first, then the command, each
+//! transition with its effects.
+
+use super::{Actor, Command, Decision, Effect, Notification, NotificationKind, Order, OrderState, Recipient};
+use crate::event::{AgentEvent, EventBody, EventKind, RevisionBy, RevisionEntry};
+use crate::ledger::{AccountRef, Transfer, TransferKind};
+use crate::points::Points;
+use crate::policy::Policy;
+use crate::{DomainError, Timestamp};
+use chrono::Duration;
+
+/// Applies due timers, then `cmd` from `actor`, at `now`.
+pub fn decide(
+    order: &Order,
+    actor: Actor,
+    cmd: Command,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Decision, DomainError> {
+    if !cmd.permits(actor) {
+        return Err(DomainError::NotPermitted {
+            actor: actor.name(),
+            command: cmd.name(),
+        });
+    }
+    let mut o = order.clone();
+    let mut fx = Vec::new();
+    apply_due_timers(&mut o, policy, now, &mut fx)?;
+    if cmd != Command::Tick {
+        apply(&mut o, cmd, policy, now, &mut fx)?;
+    }
+    if o != *order {
+        o.updated_at = now;
+    }
+    Ok(Decision { order: o, effects: fx })
+}
+
+/// Fires every timer that is due by `now`, each at the instant it was due, so a
+/// scheduler that runs late reaches the same end state as one that ran on time.
+fn apply_due_timers(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effect>) -> Result<(), DomainError> {
+    // Each firing either ends the order or moves `due_at` strictly forward.
+    while let Some(due) = o.due_at.filter(|d| *d <= now) {
+        match o.state {
+            OrderState::PendingOwnerApproval => {
+                refund(o, fx, due)?;
+                o.state = OrderState::Refunded;
+                fx.push(agent_event(
+                    o,
+                    EventKind::OwnerDeniedOrder,
+                    Some("no owner decision within 24 hours".into()),
+                    due,
+                ));
+            }
+            OrderState::InProgress => {
+                if o.released == 0 {
+                    refund(o, fx, due)?;
+                    o.state = OrderState::Refunded;
+                    fx.push(agent_event(
+                        o,
+                        EventKind::OrderRefunded,
+                        Some("missed deadline".into()),
+                        due,
+                    ));
+                } else {
+                    enter_delivered(o, p, due);
+                }
+            }
+            OrderState::Flagged => {
+                refund(o, fx, due)?;
+                o.state = OrderState::Refunded;
+                fx.push(agent_event(
+                    o,
+                    EventKind::OrderRefunded,
+                    Some("flag not resolved in time".into()),
+                    due,
+                ));
+            }
+            OrderState::DeliveredPendingOwnerReview => {
+                o.released = o.deliveries;
+                enter_delivered(o, p, due);
+                fx.push(notify(
+                    Recipient::Customer(o.customer.clone()),
+                    NotificationKind::DeliveryReleased,
+                    o,
+                ));
+            }
+            OrderState::Delivered => {
+                complete(o, Points::ZERO, fx, due)?;
+            }
+            OrderState::RevisionPendingOwnerReview => {
+                o.pending_revision = None;
+                enter_delivered(o, p, due);
+            }
+            OrderState::Disputed | OrderState::Completed | OrderState::Refunded => {
+                o.due_at = None;
+            }
+        }
+        if o.state.is_terminal() {
+            o.due_at = None;
+        }
+    }
+    Ok(())
+}
+
+fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<Effect>) -> Result<(), DomainError> {
+    use OrderState as S;
+    let refuse = |o: &Order, cmd: &Command| DomainError::InvalidState {
+        state: o.state,
+        command: cmd.name(),
+    };
+    match (&cmd, o.state) {
+        (Command::Approve, S::PendingOwnerApproval) => {
+            start_work(o, now);
+            fx.push(work_event(o, EventKind::OwnerApprovedOrder, None, p, now));
+        }
+        (Command::Deny { reason }, S::PendingOwnerApproval) => {
+            refund(o, fx, now)?;
+            o.state = S::Refunded;
+            fx.push(agent_event(o, EventKind::OwnerDeniedOrder, Some(reason.clone()), now));
+        }
+        (Command::Deliver, S::InProgress) => {
+            o.deliveries += 1;
+            o.flag_remaining_secs = None;
+            if o.auto_approve_deliveries {
+                o.released = o.deliveries;
+                enter_delivered(o, p, now);
+                fx.push(notify(
+                    Recipient::Customer(o.customer.clone()),
+                    NotificationKind::DeliveryReleased,
+                    o,
+                ));
+            } else {
+                o.state = S::DeliveredPendingOwnerReview;
+                o.due_at = Some(now + p.owner_review);
+                fx.push(notify(
+                    Recipient::Owner(o.owner.clone()),
+                    NotificationKind::DeliveryNeedsReview,
+                    o,
+                ));
+            }
+        }
+        (Command::Decline { reason }, S::InProgress) => {
+            refund(o, fx, now)?;
+            o.state = S::Refunded;
+            fx.push(agent_event(
+                o,
+                EventKind::OrderRefunded,
+                Some(format!("declined: {reason}")),
+                now,
+            ));
+        }
+        (Command::AgentFlag { .. }, S::InProgress) => {
+            let left = o.deadline.map(|d| (d - now).num_seconds().max(0)).unwrap_or(0);
+            o.flag_remaining_secs = Some(left);
+            o.state = S::Flagged;
+            o.due_at = Some(now + p.flag_decision);
+            fx.push(notify(
+                Recipient::Owner(o.owner.clone()),
+                NotificationKind::OrderFlagged,
+                o,
+            ));
+        }
+        (Command::Resume { note }, S::Flagged) => {
+            let left = Duration::seconds(o.flag_remaining_secs.take().unwrap_or(0));
+            o.state = S::InProgress;
+            // Resuming restores the time that was left, with at least one hour to act.
+            let deadline = now + left.max(Duration::hours(1));
+            o.deadline = Some(deadline);
+            o.due_at = Some(deadline);
+            fx.push(scope_event(o, note.clone(), p, now));
+        }
+        (Command::RefundFlagged, S::Flagged) => {
+            refund(o, fx, now)?;
+            o.state = S::Refunded;
+            fx.push(agent_event(
+                o,
+                EventKind::OrderRefunded,
+                Some("refunded after flag".into()),
+                now,
+            ));
+        }
+        (Command::ChangeScope { scope, deadline, note }, S::InProgress) => {
+            if scope.is_none() && deadline.is_none() {
+                return Err(DomainError::invalid(
+                    "scope",
+                    "give a new scope, a new deadline, or both",
+                ));
+            }
+            if let Some(d) = deadline {
+                if *d <= now {
+                    return Err(DomainError::invalid("deadline", "must be later than now"));
+                }
+                // Bounded like tier delivery days, so later timer arithmetic cannot overflow.
+                if *d > now + Duration::days(365) {
+                    return Err(DomainError::invalid("deadline", "must be within 365 days"));
+                }
+                o.deadline = Some(*d);
+                o.due_at = Some(*d);
+            }
+            if let Some(s) = scope {
+                o.work.scope = Some(s.clone());
+            }
+            fx.push(scope_event(o, note.clone(), p, now));
+        }
+        (Command::Release, S::DeliveredPendingOwnerReview) => {
+            o.released = o.deliveries;
+            enter_delivered(o, p, now);
+            fx.push(notify(
+                Recipient::Customer(o.customer.clone()),
+                NotificationKind::DeliveryReleased,
+                o,
+            ));
+        }
+        (Command::Return { note }, S::DeliveredPendingOwnerReview) => {
+            start_revision(o, note.clone(), RevisionBy::Owner, p, now, fx);
+        }
+        (Command::Accept, S::Delivered) => {
+            complete(o, Points::ZERO, fx, now)?;
+        }
+        (Command::RequestRevision { message }, S::Delivered) => {
+            if o.revisions_left > 0 {
+                o.revisions_left -= 1;
+                start_revision(o, message.clone(), RevisionBy::Customer, p, now, fx);
+            } else {
+                o.pending_revision = Some(message.clone());
+                o.state = S::RevisionPendingOwnerReview;
+                o.due_at = Some(now + p.revision_decision);
+                fx.push(notify(
+                    Recipient::Owner(o.owner.clone()),
+                    NotificationKind::RevisionNeedsApproval,
+                    o,
+                ));
+            }
+        }
+        (Command::ApproveRevision, S::RevisionPendingOwnerReview) => {
+            let message = o.pending_revision.take().unwrap_or_default();
+            start_revision(o, message, RevisionBy::Customer, p, now, fx);
+        }
+        (Command::DenyRevision, S::RevisionPendingOwnerReview) => {
+            o.pending_revision = None;
+            enter_delivered(o, p, now);
+        }
+        (Command::Dispute { .. }, s) if !s.is_terminal() && s != S::Disputed => {
+            o.state = S::Disputed;
+            o.due_at = None;
+            fx.push(notify(Recipient::Support, NotificationKind::OrderDisputed, o));
+        }
+        (Command::Resolve { refund: n }, S::Disputed) => {
+            if n.get() < 0 || *n > o.price {
+                return Err(DomainError::invalid(
+                    "refund",
+                    format!("must be between 0 and {}", o.price),
+                ));
+            }
+            if *n == o.price {
+                refund(o, fx, now)?;
+                o.state = S::Refunded;
+                fx.push(agent_event(
+                    o,
+                    EventKind::OrderRefunded,
+                    Some("dispute resolved with a full refund".into()),
+                    now,
+                ));
+            } else {
+                // Support sees the latest delivery; resolving to completed shows it to the customer.
+                o.released = o.deliveries;
+                complete(o, *n, fx, now)?;
+            }
+        }
+        (Command::SetAutoApprove(on), s) if !s.is_terminal() => {
+            o.auto_approve_deliveries = *on;
+        }
+        (Command::Progress(pct), S::InProgress) => {
+            if *pct > 100 {
+                return Err(DomainError::invalid("progress", "must be between 0 and 100"));
+            }
+            o.progress = *pct;
+        }
+        _ => return Err(refuse(o, &cmd)),
+    }
+    if o.state.is_terminal() {
+        o.due_at = None;
+    }
+    Ok(())
+}
+
+pub(super) fn start_work(o: &mut Order, now: Timestamp) {
+    let deadline = now + Duration::days(i64::from(o.work.delivery_days));
+    o.state = OrderState::InProgress;
+    o.deadline = Some(deadline);
+    o.due_at = Some(deadline);
+}
+
+fn enter_delivered(o: &mut Order, p: &Policy, at: Timestamp) {
+    o.state = OrderState::Delivered;
+    o.due_at = Some(at + p.review_window);
+}
+
+fn start_revision(o: &mut Order, message: String, by: RevisionBy, p: &Policy, now: Timestamp, fx: &mut Vec<Effect>) {
+    let n = u32::try_from(o.revisions.len()).unwrap_or(u32::MAX).saturating_add(1);
+    o.revisions.push(RevisionEntry {
+        n,
+        m: message.clone(),
+        ts: now,
+        by,
+    });
+    start_work(o, now);
+    fx.push(work_event(o, EventKind::RevisionRequest, Some(message), p, now));
+}
+
+fn escrow_out(o: &Order, to: AccountRef, amount: Points, kind: TransferKind) -> Result<Option<Effect>, DomainError> {
+    if amount.get() == 0 {
+        return Ok(None);
+    }
+    Transfer::new(AccountRef::Escrow(o.id.clone()), to, amount, kind, Some(o.id.clone()))
+        .map(|t| Some(Effect::Transfer(t)))
+}
+
+fn refund(o: &Order, fx: &mut Vec<Effect>, _at: Timestamp) -> Result<(), DomainError> {
+    fx.extend(escrow_out(
+        o,
+        AccountRef::Wallet(o.customer.clone()),
+        o.price,
+        TransferKind::Refund,
+    )?);
+    fx.push(notify(
+        Recipient::Customer(o.customer.clone()),
+        NotificationKind::OrderRefunded,
+        o,
+    ));
+    Ok(())
+}
+
+/// Empties the escrow: `refunded` back to the customer, the rest to the owner minus
+/// the order's fee. Emits `order_completed`.
+fn complete(o: &mut Order, refunded: Points, fx: &mut Vec<Effect>, at: Timestamp) -> Result<(), DomainError> {
+    let rest = o
+        .price
+        .checked_sub(refunded)
+        .ok_or_else(|| DomainError::invalid("refund", "out of range"))?;
+    let (payee, fee) = o.fee_bps.split(rest);
+    fx.extend(escrow_out(
+        o,
+        AccountRef::Wallet(o.customer.clone()),
+        refunded,
+        TransferKind::Refund,
+    )?);
+    fx.extend(escrow_out(
+        o,
+        AccountRef::Wallet(o.owner.clone()),
+        payee,
+        TransferKind::Payout,
+    )?);
+    fx.extend(escrow_out(o, AccountRef::PlatformFees, fee, TransferKind::Fee)?);
+    o.state = OrderState::Completed;
+    o.due_at = None;
+    fx.push(agent_event(o, EventKind::OrderCompleted, None, at));
+    fx.push(notify(
+        Recipient::Owner(o.owner.clone()),
+        NotificationKind::OrderCompleted,
+        o,
+    ));
+    Ok(())
+}
+
+pub(super) fn notify(to: Recipient, kind: NotificationKind, o: &Order) -> Effect {
+    Effect::Notify(Notification {
+        to,
+        kind,
+        order: o.id.clone(),
+    })
+}
+
+fn agent_event(o: &Order, kind: EventKind, m: Option<String>, at: Timestamp) -> Effect {
+    Effect::Event(AgentEvent {
+        kind,
+        at,
+        body: EventBody {
+            o: Some(o.id.clone()),
+            m,
+            ..EventBody::default()
+        },
+    })
+}
+
+fn scope_event(o: &Order, note: String, p: &Policy, now: Timestamp) -> Effect {
+    Effect::Event(AgentEvent {
+        kind: EventKind::ScopeChange,
+        at: now,
+        body: EventBody {
+            o: Some(o.id.clone()),
+            dl: o.deadline,
+            sc: o.work.scope.clone(),
+            m: Some(note),
+            sf: Some(p.platform_rules.clone()),
+            ..EventBody::default()
+        },
+    })
+}
+
+/// The full work payload of a work-assignment event.
+pub(super) fn work_event(o: &Order, kind: EventKind, m: Option<String>, p: &Policy, now: Timestamp) -> Effect {
+    let w = &o.work;
+    Effect::Event(AgentEvent {
+        kind,
+        at: now,
+        body: EventBody {
+            o: Some(o.id.clone()),
+            g: Some(w.gig_title.clone()),
+            tr: Some(w.tier_name.clone()),
+            p: Some(o.price),
+            dl: o.deadline,
+            inputs: Some(w.inputs.clone()),
+            sc: w.scope.clone(),
+            br: w.brief.clone(),
+            at: Some(w.attachments.clone()),
+            rl: Some(o.revisions_left),
+            sf: Some(p.platform_rules.clone()),
+            rh: (kind == EventKind::RevisionRequest).then(|| o.revisions.clone()),
+            m,
+        },
+    })
+}
