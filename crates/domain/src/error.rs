@@ -1,3 +1,5 @@
+//! [`DomainError`]: why a rule refused, with a stable machine code for the API.
+
 use crate::order::OrderState;
 
 /// Why the domain refused a command. A refusal never carries effects.

@@ -6,6 +6,8 @@
 //! virtual time by tests and embedded in other people's test suites. A store applies a
 //! [`Decision`] in one transaction; if it cannot, nothing happens.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod agent;
 pub mod chat;
