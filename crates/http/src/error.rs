@@ -89,7 +89,12 @@ impl ApiError {
             Self::Validation { field, .. } => (S::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)),
             Self::BadJson(_) => (S::BAD_REQUEST, "bad_json", None),
             Self::BadMultipart(_) => (S::BAD_REQUEST, "bad_multipart", None),
-            Self::IdempotencyKeyReused => (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None),
+            Self::IdempotencyKeyReused | Self::Store(StoreError::KeyReused) => {
+                (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None)
+            }
+            Self::Store(StoreError::ClaimTaken | StoreError::Replayed(_)) => {
+                (S::CONFLICT, "idempotency_in_progress", None)
+            }
             Self::TooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large", None),
             Self::Store(StoreError::Domain(d)) => {
                 let status = match d {
@@ -165,6 +170,10 @@ impl ApiError {
             },
             Self::Store(StoreError::Duplicate(what)) => format!("{what} is already taken"),
             Self::Store(StoreError::Contention) => "the resource is busy; retry".into(),
+            Self::Store(StoreError::KeyReused) => StoreError::KeyReused.to_string(),
+            Self::Store(StoreError::ClaimTaken | StoreError::Replayed(_)) => {
+                "a request with this Idempotency-Key is in progress; retry".into()
+            }
             Self::Store(StoreError::NotFound) => "not found".into(),
             Self::Store(_) | Self::Blocking(_) => "internal error".into(),
             other => other.to_string(),

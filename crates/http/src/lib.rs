@@ -4,6 +4,7 @@
 mod app;
 mod error;
 mod health;
+mod idempotency;
 mod principal;
 mod ratelimit;
 mod request_id;

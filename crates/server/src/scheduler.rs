@@ -42,7 +42,7 @@ pub async fn run(store: Store, policy: Policy, every: Duration, clock: std::sync
 }
 
 /// Flushes coalesced heartbeats every few seconds, and hourly purges delivered events
-/// past retention (7 days) and expired sessions.
+/// past retention (7 days), expired sessions and Idempotency-Keys older than 7 days.
 pub async fn housekeeping(store: Store) {
     let mut beat = tokio::time::interval(Duration::from_secs(5));
     let mut purge = tokio::time::interval(Duration::from_secs(3600));
@@ -61,7 +61,9 @@ pub async fn housekeeping(store: Store) {
                     let now = chrono::Utc::now();
                     let events = store.purge_delivered_events(now - chrono::Duration::days(7))?;
                     let sessions = store.purge_expired_sessions(now)?;
-                    Ok::<_, heepr_store::StoreError>((events, sessions))
+                    let keys = store
+                        .purge_idempotency_keys(now - chrono::Duration::days(heepr_store::idempotency::KEEP_DAYS))?;
+                    Ok::<_, heepr_store::StoreError>((events, sessions + keys))
                 })
                 .await;
                 match done {

@@ -8,6 +8,7 @@
 use crate::connection::AnyConnection;
 use crate::delivery::{Party, agent_for_order, insert_placed};
 use crate::error::{Result, StoreError};
+use crate::idempotency::Once;
 use crate::mail::{self, NewEmail};
 use crate::prepared::KeepPrepared;
 use crate::rows::naive;
@@ -540,68 +541,71 @@ impl Store {
         fee_bps: FeeBps,
         policy: &Policy,
         now: DateTime<Utc>,
+        once: Option<&Once<Order>>,
     ) -> Result<Order> {
         let now = micros(now);
-        let order = self.write(|c| {
-            let offer: OfferCols = offers::table
-                .find(offer_id)
-                .select(OFFER_COLS)
-                .first(c)
-                .optional()?
-                .ok_or(StoreError::NotFound)?;
-            let offer = offer_record(offer)?;
-            let t = load_thread(c, &offer.thread_id)?;
-            let state = OfferState {
-                accepted: offer.accepted_order_id.is_some(),
-                expires_at: offer.expires_at,
-                deadline: offer.deadline,
-            };
-            decide_offer_acceptance(&state, t.customer_id == customer.as_str(), now).map_err(|e| match e {
-                ChatError::NotAParty => StoreError::NotFound,
-                other => other.into(),
-            })?;
-            let id = OrderId::from_unique(ulid());
-            let claimed = diesel::update(
-                offers::table
-                    .find(&offer.id)
-                    .filter(offers::accepted_order_id.is_null()),
-            )
-            .set(offers::accepted_order_id.eq(id.as_str()))
-            .execute_prepared(c)?;
-            if claimed == 0 {
-                return Err(ChatError::OfferAccepted.into());
-            }
-            let (owner, availability, settings) = agent_for_order(c, &offer.agent_id)?;
-            let (gig, tier) = find_terms(&settings, &offer.gig_id, &offer.tier)?;
-            let inputs = validate_inputs(&gig.form, &offer.inputs, &[])?;
-            let cmd = PlaceOrder {
-                id,
-                customer: customer.clone(),
-                owner,
-                agent: AgentId::parse(&offer.agent_id).ok_or_else(|| StoreError::corrupt("offer agent"))?,
-                availability,
-                accept_mode: settings.accept_mode.clone(),
-                price: offer.price,
-                fee_bps,
-                work: WorkSpec {
-                    gig_title: gig.title.clone(),
-                    tier_name: tier.name.clone(),
-                    inputs: serde_json::Value::Object(inputs),
-                    scope: Some(offer.scope.clone()),
-                    brief: None,
-                    attachments: Vec::new(),
-                    delivery_days: offer_delivery_days(offer.deadline, now),
-                    category: gig.category.clone(),
-                },
-                revisions_included: tier.revisions,
-                auto_approve_deliveries: settings.auto_approve_deliveries,
-                from_offer: true,
-            };
-            let order = insert_placed(c, cmd, &[], policy, now)?;
-            diesel::update(threads::table.find(&t.id))
-                .set(threads::updated_at.eq(naive(now)))
+        let order = self.once(once, || {
+            self.write(|c| {
+                let offer: OfferCols = offers::table
+                    .find(offer_id)
+                    .select(OFFER_COLS)
+                    .first(c)
+                    .optional()?
+                    .ok_or(StoreError::NotFound)?;
+                let offer = offer_record(offer)?;
+                let t = load_thread(c, &offer.thread_id)?;
+                let state = OfferState {
+                    accepted: offer.accepted_order_id.is_some(),
+                    expires_at: offer.expires_at,
+                    deadline: offer.deadline,
+                };
+                decide_offer_acceptance(&state, t.customer_id == customer.as_str(), now).map_err(|e| match e {
+                    ChatError::NotAParty => StoreError::NotFound,
+                    other => other.into(),
+                })?;
+                let id = OrderId::from_unique(ulid());
+                let claimed = diesel::update(
+                    offers::table
+                        .find(&offer.id)
+                        .filter(offers::accepted_order_id.is_null()),
+                )
+                .set(offers::accepted_order_id.eq(id.as_str()))
                 .execute_prepared(c)?;
-            Ok(order)
+                if claimed == 0 {
+                    return Err(ChatError::OfferAccepted.into());
+                }
+                let (owner, availability, settings) = agent_for_order(c, &offer.agent_id)?;
+                let (gig, tier) = find_terms(&settings, &offer.gig_id, &offer.tier)?;
+                let inputs = validate_inputs(&gig.form, &offer.inputs, &[])?;
+                let cmd = PlaceOrder {
+                    id,
+                    customer: customer.clone(),
+                    owner,
+                    agent: AgentId::parse(&offer.agent_id).ok_or_else(|| StoreError::corrupt("offer agent"))?,
+                    availability,
+                    accept_mode: settings.accept_mode.clone(),
+                    price: offer.price,
+                    fee_bps,
+                    work: WorkSpec {
+                        gig_title: gig.title.clone(),
+                        tier_name: tier.name.clone(),
+                        inputs: serde_json::Value::Object(inputs),
+                        scope: Some(offer.scope.clone()),
+                        brief: None,
+                        attachments: Vec::new(),
+                        delivery_days: offer_delivery_days(offer.deadline, now),
+                        category: gig.category.clone(),
+                    },
+                    revisions_included: tier.revisions,
+                    auto_approve_deliveries: settings.auto_approve_deliveries,
+                    from_offer: true,
+                };
+                let order = insert_placed(c, cmd, &[], once, policy, now)?;
+                diesel::update(threads::table.find(&t.id))
+                    .set(threads::updated_at.eq(naive(now)))
+                    .execute_prepared(c)?;
+                Ok(order)
+            })
         })?;
         self.placed(&order);
         Ok(order)

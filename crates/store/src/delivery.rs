@@ -2,10 +2,10 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::idempotency::Once;
 use crate::plan::{DeliveryRow, FileRow, Step};
-use crate::prepared::KeepPrepared;
 use crate::rows::{OrderRow, naive};
-use crate::schema::{agents, deliveries, files, idempotency_keys, orders};
+use crate::schema::{agents, deliveries, files, orders};
 use crate::{Store, micros, ulid};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -187,8 +187,6 @@ impl StagedFile {
 
 type FileCols = (String, String, String, i64, String, String);
 type DeliveryCols = (String, i32, Option<String>, String, Option<String>, NaiveDateTime);
-/// A stored answer, or `Err(())` when the key was used for a different request.
-pub type StoredAnswer = std::result::Result<(u16, String), ()>;
 const FILE_COLS: (
     files::id,
     files::name,
@@ -249,11 +247,12 @@ pub(crate) fn insert_placed(
     c: &mut AnyConnection,
     cmd: PlaceOrder,
     attachments: &[StagedFile],
+    once: Option<&Once<Order>>,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Order> {
     let d = place_order(cmd, policy, now)?;
-    crate::order::placement(&d, attachments, now)?.apply(c)?;
+    crate::order::placement(&d, attachments, once, now)?.apply(c)?;
     Ok(d.order)
 }
 
@@ -286,8 +285,23 @@ impl Store {
         base_url: &str,
         policy: &Policy,
         now: DateTime<Utc>,
+        once: Option<&Once<Order>>,
     ) -> Result<Order> {
         let now = micros(now);
+        self.once(once, || {
+            self.place_from_gig_once(new, fee_bps, base_url, policy, now, once)
+        })
+    }
+
+    fn place_from_gig_once(
+        &self,
+        new: NewOrder,
+        fee_bps: FeeBps,
+        base_url: &str,
+        policy: &Policy,
+        now: DateTime<Utc>,
+        once: Option<&Once<Order>>,
+    ) -> Result<Order> {
         // The agent's live settings are read before the write transaction, keeping
         // the writer's time short; an agent paused in between is a race the customer
         // could have won anyway, and the escrow debit is checked inside.
@@ -342,25 +356,10 @@ impl Store {
             }
         };
         let d = place_order(cmd, policy, now)?;
-        self.apply(&crate::order::placement(&d, &new.attachments, now)?)?;
+        self.apply(&crate::order::placement(&d, &new.attachments, once, now)?)?;
         let order = d.order;
         self.placed(&order);
         Ok(order)
-    }
-
-    /// Runs a command for a party: the order must be theirs (else `NotFound`).
-    pub fn order_command_by(
-        &self,
-        id: &OrderId,
-        party: Party<'_>,
-        cmd: Command,
-        policy: &Policy,
-        now: DateTime<Utc>,
-    ) -> Result<Order> {
-        self.command_with(id, party.actor(), cmd, policy, now, &|o| party.may_see(o), &|_, _| {
-            Ok(())
-        })
-        .map(|(o, _)| o)
     }
 
     /// An order as a party may see it.
@@ -373,7 +372,7 @@ impl Store {
     }
 
     /// The agent delivers: the order moves on and the delivery and its files are
-    /// written in the same transaction.
+    /// written in the same transaction (with `once`'s key claimed).
     pub fn deliver(
         &self,
         agent: &AgentId,
@@ -381,38 +380,14 @@ impl Store {
         delivery: &NewDelivery,
         policy: &Policy,
         now: DateTime<Utc>,
+        once: Option<&Once<(Order, DeliveryRecord)>>,
     ) -> Result<(Order, DeliveryRecord)> {
         let party = Party::Agent(agent);
         let now = micros(now);
         let dlv = format!("dlv_{}", ulid());
-        let (o, _) = self.command_with(
-            id,
-            Actor::Agent,
-            Command::Deliver,
-            policy,
-            now,
-            &|o| party.may_see(o),
-            &|o, plan| {
-                plan.push(Step::Delivery {
-                    row: DeliveryRow {
-                        id: dlv.clone(),
-                        order_id: o.id.to_string(),
-                        seq: o.deliveries as i32,
-                        body: delivery.text.clone(),
-                        urls: serde_json::to_string(&delivery.urls).map_err(StoreError::corrupt)?,
-                        note: delivery.note.clone(),
-                        created_at: naive(now),
-                    },
-                });
-                for f in &delivery.files {
-                    plan.push(f.step(o.id.as_str(), Some(&dlv), now));
-                }
-                Ok(())
-            },
-        )?;
-        // Answered from what was written: no second read.
-        let record = DeliveryRecord {
-            id: dlv,
+        // Answered from what is written: no second read.
+        let record = |o: &Order| DeliveryRecord {
+            id: dlv.clone(),
             seq: o.deliveries as i32,
             text: delivery.text.clone(),
             urls: delivery.urls.clone(),
@@ -420,7 +395,38 @@ impl Store {
             files: delivery.files.iter().map(StagedFile::record).collect(),
             created_at: now,
         };
-        Ok((o, record))
+        let (o, _) = self.once(once, || {
+            self.command_with(
+                id,
+                Actor::Agent,
+                Command::Deliver,
+                policy,
+                now,
+                &|o| party.may_see(o),
+                &|o, plan| {
+                    plan.push(Step::Delivery {
+                        row: DeliveryRow {
+                            id: dlv.clone(),
+                            order_id: o.id.to_string(),
+                            seq: o.deliveries as i32,
+                            body: delivery.text.clone(),
+                            urls: serde_json::to_string(&delivery.urls).map_err(StoreError::corrupt)?,
+                            note: delivery.note.clone(),
+                            created_at: naive(now),
+                        },
+                    });
+                    for f in &delivery.files {
+                        plan.push(f.step(o.id.as_str(), Some(&dlv), now));
+                    }
+                    if let Some(once) = once {
+                        once.claim_in(plan, &(o.clone(), record(o)), now);
+                    }
+                    Ok(())
+                },
+            )
+        })?;
+        let r = record(&o);
+        Ok((o, r))
     }
 
     /// Deliveries of an order a party may see: the customer only released ones.
@@ -513,55 +519,6 @@ impl Store {
                 .load(c)?;
             rows.into_iter().map(Order::try_from).collect()
         })
-    }
-
-    /// A stored answer for `(party, key)`: `Ok(None)` if unseen, `Err(())` if the key
-    /// was used with a different request.
-    pub fn idempotent_answer(&self, principal: &str, key: &str, request_hash: &str) -> Result<Option<StoredAnswer>> {
-        self.read(|c| {
-            let row: Option<(String, i32, String)> = idempotency_keys::table
-                .find((principal, key))
-                .select((
-                    idempotency_keys::request_hash,
-                    idempotency_keys::status,
-                    idempotency_keys::body,
-                ))
-                .first(c)
-                .optional()?;
-            Ok(row.map(|(h, s, b)| if h == request_hash { Ok((s as u16, b)) } else { Err(()) }))
-        })
-    }
-
-    /// Remembers the answer given for `(party, key)`; the first one wins.
-    pub fn remember_answer(
-        &self,
-        principal: &str,
-        key: &str,
-        request_hash: &str,
-        status: u16,
-        body: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let r = self.write(|c| {
-            diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::principal.eq(principal),
-                    idempotency_keys::idem_key.eq(key),
-                    idempotency_keys::request_hash.eq(request_hash),
-                    idempotency_keys::status.eq(i32::from(status)),
-                    idempotency_keys::body.eq(body),
-                    idempotency_keys::created_at.eq(naive(now)),
-                ))
-                .execute_prepared(c)?;
-            Ok(())
-        });
-        match r {
-            Err(StoreError::Database(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ))) => Ok(()),
-            other => other,
-        }
     }
 }
 

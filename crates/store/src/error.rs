@@ -31,6 +31,16 @@ pub enum StoreError {
     /// A unique value is taken (e.g. an email).
     #[error("{0} is already taken")]
     Duplicate(&'static str),
+    /// A concurrent request with the same `Idempotency-Key` committed first; this one
+    /// wrote nothing (turned into [`StoreError::Replayed`] once its answer is read).
+    #[error("this Idempotency-Key was claimed by a concurrent request")]
+    ClaimTaken,
+    /// The request's `Idempotency-Key` already has an answer: this is it.
+    #[error("replayed answer")]
+    Replayed(crate::idempotency::Answer),
+    /// The `Idempotency-Key` was used with a different request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    KeyReused,
     /// Another writer kept changing the same row; the command was not applied.
     #[error("the order changed concurrently too many times; try again")]
     Contention,

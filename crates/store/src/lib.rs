@@ -11,6 +11,7 @@ pub mod connection;
 pub mod delivery;
 pub mod dialect;
 mod error;
+pub mod idempotency;
 pub mod ledger;
 pub mod mail;
 mod migrate;

@@ -13,7 +13,10 @@ pub(crate) fn run(conn: &mut AnyConnection) -> Result<()> {
             // Several instances may start at once against one PostgreSQL: migrate one at a time.
             c.batch_execute("SELECT pg_advisory_lock(727001)")
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
-            let out = c.run_pending_migrations(POSTGRES).map(|v| v.len());
+            let out = c
+                .run_pending_migrations(POSTGRES)
+                .map(|v| v.len())
+                .and_then(|n| crate::plan::install_applier(c).map(|()| n).map_err(Into::into));
             let _ = c.batch_execute("SELECT pg_advisory_unlock(727001)");
             out
         }

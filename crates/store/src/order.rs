@@ -1,8 +1,9 @@
 //! Orders: load, decide (heepr-domain), apply state and effects in one transaction.
 
 use crate::connection::AnyConnection;
-use crate::delivery::StagedFile;
+use crate::delivery::{Party, StagedFile};
 use crate::error::{Result, StoreError};
+use crate::idempotency::Once;
 use crate::plan::{Plan, Step};
 use crate::rows::{OrderRow, naive};
 use crate::schema::{events, orders};
@@ -41,7 +42,7 @@ impl Store {
         let now = micros(now);
         retrying(|| {
             let d = place_order(cmd.clone(), policy, now)?;
-            self.apply(&placement(&d, &[], now)?)?;
+            self.apply(&placement(&d, &[], None, now)?)?;
             Ok(d.order)
         })
         .inspect(|o| self.placed(o))
@@ -81,6 +82,37 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(Order, bool)> {
         self.command_with(id, actor, cmd, policy, now, &|_| true, &|_, _| Ok(()))
+    }
+
+    /// Runs `cmd` for `party` on one of its orders (else `NotFound`), claiming `once`'s
+    /// key with the effect.
+    pub fn order_command_by(
+        &self,
+        id: &OrderId,
+        party: Party<'_>,
+        cmd: Command,
+        policy: &Policy,
+        now: DateTime<Utc>,
+        once: Option<&Once<Order>>,
+    ) -> Result<Order> {
+        let now = micros(now);
+        self.once(once, || {
+            self.command_with(
+                id,
+                party.actor(),
+                cmd,
+                policy,
+                now,
+                &|o| party.may_see(o),
+                &|after, plan| {
+                    if let Some(once) = once {
+                        once.claim_in(plan, after, now);
+                    }
+                    Ok(())
+                },
+            )
+        })
+        .map(|(o, _)| o)
     }
 
     /// The one command path: load, check `visible` (else `NotFound`), decide, write the
@@ -229,8 +261,16 @@ fn is_retryable(e: &StoreError) -> bool {
 
 /// A new order's rows: the order, its attachments' file rows and every effect of
 /// its placement (escrow hold, first event or notification).
-pub(crate) fn placement(d: &Decision, attachments: &[StagedFile], now: DateTime<Utc>) -> Result<Plan> {
+pub(crate) fn placement(
+    d: &Decision,
+    attachments: &[StagedFile],
+    once: Option<&Once<Order>>,
+    now: DateTime<Utc>,
+) -> Result<Plan> {
     let mut plan = Plan::new();
+    if let Some(once) = once {
+        once.claim_in(&mut plan, &d.order, now);
+    }
     plan.push(Step::InsertOrder {
         row: OrderRow::from_order(&d.order)?,
     });

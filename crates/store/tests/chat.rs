@@ -169,10 +169,10 @@ fn accepting_an_offer_places_an_order_once() {
         let o = offer_in_new_thread(&store, &w, 40);
         let fee = FeeBps::new(0).unwrap();
         assert!(matches!(
-            store.accept_offer(&o.id, &w.owner, fee, &p, t0()),
+            store.accept_offer(&o.id, &w.owner, fee, &p, t0(), None),
             Err(StoreError::NotFound)
         ));
-        let order = store.accept_offer(&o.id, &w.customer, fee, &p, t0()).unwrap();
+        let order = store.accept_offer(&o.id, &w.customer, fee, &p, t0(), None).unwrap();
         assert_eq!(order.state, OrderState::InProgress, "{}", db.label);
         assert_eq!(order.price, Points(40));
         assert_eq!(order.work.scope.as_deref(), Some("Port the parser to nom 8"));
@@ -185,7 +185,7 @@ fn accepting_an_offer_places_an_order_once() {
         assert_eq!(evs[0].kind, "new_order");
         assert_eq!(evs[0].body["sc"], "Port the parser to nom 8");
         assert!(matches!(
-            store.accept_offer(&o.id, &w.customer, fee, &p, t0()),
+            store.accept_offer(&o.id, &w.customer, fee, &p, t0(), None),
             Err(StoreError::Chat(ChatError::OfferAccepted))
         ));
         assert_eq!(
@@ -211,6 +211,7 @@ fn an_expired_offer_cannot_be_accepted() {
                 FeeBps::new(0).unwrap(),
                 &Policy::default(),
                 o.expires_at,
+                None,
             )
             .unwrap_err();
         assert!(
@@ -231,7 +232,7 @@ fn eight_concurrent_accepts_make_exactly_one_order() {
         let p = Policy::default();
         let results: Vec<_> = std::thread::scope(|s| {
             let hs: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| store.accept_offer(&o.id, &w.customer, FeeBps::new(0).unwrap(), &p, t0())))
+                .map(|_| s.spawn(|| store.accept_offer(&o.id, &w.customer, FeeBps::new(0).unwrap(), &p, t0(), None)))
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });

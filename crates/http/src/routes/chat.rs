@@ -2,15 +2,18 @@
 //! human", owner offers and their acceptance, and order threads. Anyone who is not a
 //! party to a thread gets 404.
 
-use super::orders::order_view;
+use super::orders::render_order;
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
+use crate::idempotency;
 use crate::principal::{AdminUser, OwnerUser, SessionUser};
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use heepr_domain::chat::OfferDraft;
 use heepr_domain::{FeeBps, OrderId, Points, Timestamp, UserId};
 use heepr_store::chat::{MessageRecord, OfferRecord, ThreadRecord, ThreadView, Viewer};
-use heepr_store::delivery::Party;
+use heepr_store::delivery::{Party, principal_key};
 use heepr_store::user::{Role, UserRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -198,16 +201,28 @@ pub(crate) async fn offer(
 
 /// `POST /api/offers/{id}/accept`: the thread's customer accepts → 201 the order.
 pub(crate) async fn accept(
+    req: HttpRequest,
     state: web::Data<AppState>,
     SessionUser(u): SessionUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let policy = state.policy.clone();
-    let now = state.now();
-    let fee = FeeBps::new(state.config.fee_bps).unwrap_or_default();
-    let o = blocking(move || Ok(store.accept_offer(&id, &u.id, fee, &policy, now)?)).await?;
-    Ok(HttpResponse::Created().json(order_view(&o)))
+    let principal = principal_key(Party::Customer(&u.id));
+    idempotency::once(
+        &req,
+        &state,
+        principal,
+        "",
+        StatusCode::CREATED,
+        render_order,
+        |once| async {
+            let store = state.store.clone();
+            let policy = state.policy.clone();
+            let now = state.now();
+            let fee = FeeBps::new(state.config.fee_bps).unwrap_or_default();
+            blocking(move || Ok(store.accept_offer(&id, &u.id, fee, &policy, now, once.as_ref())?)).await
+        },
+    )
+    .await
 }
 
 enum OrderSide {

@@ -5,6 +5,7 @@
 
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
+use crate::idempotency;
 use crate::principal::{AdminUser, AgentKey, OwnerUser, SessionUser};
 use crate::upload::{self, Upload};
 use actix_web::http::StatusCode;
@@ -15,7 +16,6 @@ use heepr_store::delivery::{DeliveryRecord, FileRecord, NewDelivery, NewOrder, P
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// An owned [`Party`], so it can cross into blocking tasks.
 #[derive(Clone)]
@@ -100,68 +100,38 @@ fn delivery_view(d: &DeliveryRecord) -> Value {
     })
 }
 
-/// Replays a stored answer for a repeated `Idempotency-Key`, refuses one reused with
-/// a different request, or runs `f` and remembers its answer.
-async fn idempotent<F, Fut>(
+/// Runs `cmd` for `who` on one of its orders, exactly once per `Idempotency-Key`,
+/// answering the order as its parties see it.
+async fn respond(
     req: &HttpRequest,
     state: &web::Data<AppState>,
-    who: &Who,
-    fingerprint: String,
-    f: F,
-) -> Result<HttpResponse, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
-{
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let Some(key) = key else {
-        let (status, body) = f().await?;
-        return Ok(HttpResponse::build(status).json(body));
-    };
-    if key.is_empty() || key.len() > 200 {
-        return Err(invalid("Idempotency-Key", "use 1 to 200 characters"));
-    }
+    who: Who,
+    id: &str,
+    cmd: Command,
+) -> Result<HttpResponse, ApiError> {
+    let oid = order_id(id)?;
+    let fingerprint = format!("{cmd:?}");
     let principal = principal_key(who.party());
-    let hash = hex::encode(Sha256::digest(
-        format!("{} {}\n{fingerprint}", req.method(), req.path()).as_bytes(),
-    ));
-    let store = state.store.clone();
-    let (p, k, h) = (principal.clone(), key.clone(), hash.clone());
-    match blocking(move || Ok(store.idempotent_answer(&p, &k, &h)?)).await? {
-        Some(Ok((status, body))) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            return Ok(HttpResponse::build(status)
-                .insert_header(("Idempotent-Replayed", "true"))
-                .content_type("application/json")
-                .body(body));
-        }
-        Some(Err(())) => return Err(ApiError::IdempotencyKeyReused),
-        None => {}
-    }
-    let (status, body) = f().await?;
-    let text = body.to_string();
-    let store = state.store.clone();
-    let now = state.now();
-    let stored = text.clone();
-    blocking(move || Ok(store.remember_answer(&principal, &key, &hash, status.as_u16(), &stored, now)?)).await?;
-    Ok(HttpResponse::build(status).content_type("application/json").body(text))
+    idempotency::once(
+        req,
+        state,
+        principal,
+        &fingerprint,
+        StatusCode::OK,
+        render_order,
+        |once| async move {
+            let store = state.store.clone();
+            let policy = state.policy.clone();
+            let now = state.now();
+            blocking(move || Ok(store.order_command_by(&oid, who.party(), cmd, &policy, now, once.as_ref())?)).await
+        },
+    )
+    .await
 }
 
-async fn command(state: &web::Data<AppState>, who: Who, id: &str, cmd: Command) -> Result<Value, ApiError> {
-    let id = order_id(id)?;
-    let store = state.store.clone();
-    let policy = state.policy.clone();
-    let now = state.now();
-    let o = blocking(move || Ok(store.order_command_by(&id, who.party(), cmd, &policy, now)?)).await?;
-    Ok(order_view(&o))
-}
-
-async fn respond(state: &web::Data<AppState>, who: Who, id: &str, cmd: Command) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(command(state, who, id, cmd).await?))
+/// An order's answer body (also what a retry replays).
+pub(crate) fn render_order(o: &Order) -> String {
+    order_view(o).to_string()
 }
 
 // ---------- customer ----------
@@ -210,28 +180,35 @@ pub(crate) async fn place(
             .collect::<Vec<_>>()
             .join(",")
     );
-    let who = Who::Customer(user.id.clone());
+    let principal = principal_key(Party::Customer(&user.id));
     let blobs = state.blobs.clone();
-    let result = idempotent(&req, &state, &who, fingerprint, || async {
-        let body: PlaceBody = typed(raw.clone())?;
-        let brief = text("brief", body.brief, 10_000)?;
-        let new = NewOrder {
-            customer: user.id.clone(),
-            agent_id: body.agent_id,
-            gig_id: body.gig_id,
-            tier: body.tier,
-            inputs: body.inputs,
-            brief,
-            attachments: upload.files.clone(),
-        };
-        let store = state.store.clone();
-        let policy = state.policy.clone();
-        let now = state.now();
-        let fee = FeeBps::new(state.config.fee_bps).unwrap_or_default();
-        let base = state.config.base_url.clone();
-        let o = blocking(move || Ok(store.place_from_gig(new, fee, &base, &policy, now)?)).await?;
-        Ok((StatusCode::CREATED, order_view(&o)))
-    })
+    let result = idempotency::once(
+        &req,
+        &state,
+        principal,
+        &fingerprint,
+        StatusCode::CREATED,
+        render_order,
+        |once| async {
+            let body: PlaceBody = typed(raw.clone())?;
+            let brief = text("brief", body.brief, 10_000)?;
+            let new = NewOrder {
+                customer: user.id.clone(),
+                agent_id: body.agent_id,
+                gig_id: body.gig_id,
+                tier: body.tier,
+                inputs: body.inputs,
+                brief,
+                attachments: upload.files.clone(),
+            };
+            let store = state.store.clone();
+            let policy = state.policy.clone();
+            let now = state.now();
+            let fee = FeeBps::new(state.config.fee_bps).unwrap_or_default();
+            let base = state.config.base_url.clone();
+            blocking(move || Ok(store.place_from_gig(new, fee, &base, &policy, now, once.as_ref())?)).await
+        },
+    )
     .await;
     if result
         .as_ref()
@@ -317,11 +294,12 @@ pub(crate) async fn customer_get(
 }
 
 pub(crate) async fn customer_accept(
+    req: HttpRequest,
     state: web::Data<AppState>,
     SessionUser(u): SessionUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    respond(&state, Who::Customer(u.id), &id, Command::Accept).await
+    respond(&req, &state, Who::Customer(u.id), &id, Command::Accept).await
 }
 
 #[derive(Deserialize)]
@@ -331,13 +309,21 @@ pub(crate) struct Message {
 }
 
 pub(crate) async fn customer_revision(
+    req: HttpRequest,
     state: web::Data<AppState>,
     SessionUser(u): SessionUser,
     id: web::Path<String>,
     body: web::Json<Message>,
 ) -> Result<HttpResponse, ApiError> {
     let message = required("message", body.into_inner().message, 5000)?;
-    respond(&state, Who::Customer(u.id), &id, Command::RequestRevision { message }).await
+    respond(
+        &req,
+        &state,
+        Who::Customer(u.id),
+        &id,
+        Command::RequestRevision { message },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -347,13 +333,14 @@ pub(crate) struct Reason {
 }
 
 pub(crate) async fn customer_flag(
+    req: HttpRequest,
     state: web::Data<AppState>,
     SessionUser(u): SessionUser,
     id: web::Path<String>,
     body: web::Json<Reason>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = required("reason", body.into_inner().reason, 2000)?;
-    respond(&state, Who::Customer(u.id), &id, Command::Dispute { reason }).await
+    respond(&req, &state, Who::Customer(u.id), &id, Command::Dispute { reason }).await
 }
 
 async fn deliveries(state: web::Data<AppState>, who: Who, id: String) -> Result<HttpResponse, ApiError> {
@@ -490,24 +477,30 @@ pub(crate) async fn deliver(
         (),
         up.files.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>().join(",")
     );
-    let who = Who::Agent(agent.agent_id.clone());
+    let principal = principal_key(Party::Agent(&agent.agent_id));
     let delivery = NewDelivery {
         text: text_v,
         urls,
         note,
         files: up.files.clone(),
     };
-    let result = idempotent(&req, &state, &who, fingerprint, || async {
-        let store = state.store.clone();
-        let policy = state.policy.clone();
-        let now = state.now();
-        let (agent_id, oid) = (agent.agent_id.clone(), id.clone());
-        let (o, d) = blocking(move || Ok(store.deliver(&agent_id, &oid, &delivery, &policy, now)?)).await?;
-        Ok((
-            StatusCode::CREATED,
-            json!({ "order": order_view(&o), "delivery": delivery_view(&d) }),
-        ))
-    })
+    let render: fn(&(Order, DeliveryRecord)) -> String =
+        |(o, d)| json!({ "order": order_view(o), "delivery": delivery_view(d) }).to_string();
+    let result = idempotency::once(
+        &req,
+        &state,
+        principal,
+        &fingerprint,
+        StatusCode::CREATED,
+        render,
+        |once| async {
+            let store = state.store.clone();
+            let policy = state.policy.clone();
+            let now = state.now();
+            let (agent_id, oid) = (agent.agent_id.clone(), id.clone());
+            blocking(move || Ok(store.deliver(&agent_id, &oid, &delivery, &policy, now, once.as_ref())?)).await
+        },
+    )
     .await;
     if result
         .as_ref()
@@ -528,14 +521,8 @@ async fn agent_command(
     cmd: impl FnOnce(Value) -> Result<Command, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let agent = key.working()?;
-    let who = Who::Agent(agent.agent_id);
-    let fingerprint = format!("{id}\n{body}");
     let cmd = cmd(body)?;
-    let (w, st) = (who.clone(), state.clone());
-    idempotent(&req, &state, &who, fingerprint, || async move {
-        Ok((StatusCode::OK, command(&st, w, &id, cmd).await?))
-    })
-    .await
+    respond(&req, &state, Who::Agent(agent.agent_id), &id, cmd).await
 }
 
 #[derive(Deserialize)]
@@ -649,6 +636,7 @@ pub(crate) struct OwnerBody {
 
 /// `POST /api/owner/orders/{id}/{action}` (and `revision/approve|deny`).
 pub(crate) async fn owner_action(
+    req: HttpRequest,
     state: web::Data<AppState>,
     OwnerUser(u): OwnerUser,
     p: web::Path<(String, String)>,
@@ -679,10 +667,11 @@ pub(crate) async fn owner_action(
         "auto-approve" => Command::SetAutoApprove(b.enabled.ok_or_else(|| invalid("enabled", "is required"))?),
         _ => return Err(ApiError::NotFound),
     };
-    respond(&state, Who::Owner(u.id), &id, cmd).await
+    respond(&req, &state, Who::Owner(u.id), &id, cmd).await
 }
 
 pub(crate) async fn owner_revision(
+    req: HttpRequest,
     state: web::Data<AppState>,
     owner: OwnerUser,
     p: web::Path<(String, String)>,
@@ -693,7 +682,7 @@ pub(crate) async fn owner_revision(
         "deny" => "revision-deny",
         _ => return Err(ApiError::NotFound),
     };
-    owner_action(state, owner, web::Path::from((id, action.to_owned())), None).await
+    owner_action(req, state, owner, web::Path::from((id, action.to_owned())), None).await
 }
 
 // ---------- admin ----------
@@ -731,6 +720,7 @@ pub(crate) struct Resolve {
 }
 
 pub(crate) async fn admin_resolve(
+    req: HttpRequest,
     state: web::Data<AppState>,
     AdminUser(a): AdminUser,
     id: web::Path<String>,
@@ -738,6 +728,7 @@ pub(crate) async fn admin_resolve(
 ) -> Result<HttpResponse, ApiError> {
     tracing::info!(admin = %a.id, order = %id, refund = body.refund, "dispute resolved");
     respond(
+        &req,
         &state,
         Who::Admin,
         &id,
@@ -749,10 +740,11 @@ pub(crate) async fn admin_resolve(
 }
 
 pub(crate) async fn admin_refund(
+    req: HttpRequest,
     state: web::Data<AppState>,
     AdminUser(a): AdminUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     tracing::info!(admin = %a.id, order = %id, "flagged order refunded by support");
-    respond(&state, Who::Admin, &id, Command::RefundFlagged).await
+    respond(&req, &state, Who::Admin, &id, Command::RefundFlagged).await
 }

@@ -5,8 +5,8 @@
 //!
 //! - on SQLite, as statements on the writer's one connection (in-process: a statement
 //!   costs what SQLite spends on it);
-//! - on PostgreSQL, as **one** call to `heepr_apply(jsonb)` (migration 000006), which
-//!   runs the same statements inside the server. Statement by statement, an order's
+//! - on PostgreSQL, as **one** call to `heepr_apply_v1(jsonb)` (`heepr_apply_v1.sql`,
+//!   installed at start), which runs the same statements inside the server. Statement by statement, an order's
 //!   lifecycle took ~37 round trips, and the backends' CPU went to kernel networking
 //!   and scheduling per round trip rather than to the statements. Outside an explicit
 //!   transaction the call is its own atomic transaction, so it also saves BEGIN and
@@ -19,14 +19,19 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
-use crate::prepared::KeepPrepared;
+use crate::idempotency::ClaimRow;
 use crate::rows::{OrderRow, naive};
-use crate::schema::{agents, deliveries, events, files, notifications, orders};
-use crate::{ledger, ulid};
+use crate::schema::{deliveries, files, notifications};
+use crate::ulid;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use heepr_domain::{AgentEvent, AgentId, Decision, DomainError, Effect, Notification, Recipient, Transfer};
+use heepr_domain::{AgentEvent, AgentId, Decision, Effect, Notification, Recipient, Transfer};
 use serde::Serialize;
+
+mod postgres;
+mod sqlite;
+
+pub(crate) use postgres::install as install_applier;
 
 /// Writes applied together, in order.
 #[derive(Debug, Default, Serialize)]
@@ -63,6 +68,9 @@ pub(crate) enum Step {
     Delivery { row: DeliveryRow },
     /// An uploaded file's row.
     File { row: FileRow },
+    /// An `Idempotency-Key` claimed with its answer; refused with
+    /// [`StoreError::ClaimTaken`] if the key is taken (see `idempotency`).
+    Claim { row: ClaimRow },
 }
 
 /// A transfer: the accounts it moves points between, and its log row.
@@ -125,6 +133,11 @@ impl Plan {
         self.steps.push(step);
     }
 
+    /// Puts `step` before every other one.
+    pub(crate) fn push_first(&mut self, step: Step) {
+        self.steps.insert(0, step);
+    }
+
     /// Every effect of a decision, in the order the domain listed them.
     pub(crate) fn effects(&mut self, d: &Decision, now: DateTime<Utc>) -> Result<()> {
         for effect in &d.effects {
@@ -145,8 +158,8 @@ impl Plan {
             return Ok(());
         }
         match c {
-            AnyConnection::Postgresql(_) => apply_in_postgres(c, self),
-            AnyConnection::Sqlite(_) => self.steps.iter().try_for_each(|s| apply_step(c, s)),
+            AnyConnection::Postgresql(_) => postgres::apply(c, self),
+            AnyConnection::Sqlite(_) => self.steps.iter().try_for_each(|s| sqlite::apply(c, s)),
         }
     }
 }
@@ -211,100 +224,17 @@ fn notification(n: &Notification, now: DateTime<Utc>) -> Result<Step> {
 }
 
 /// The event's id and stored body once its sequence number is known.
-fn event_row(id_head: &str, tail: &str, seq: i64) -> (String, String) {
+pub(super) fn event_row(id_head: &str, tail: &str, seq: i64) -> (String, String) {
     let id = format!("{id_head}{seq:010}");
     let body = format!("{{\"id\":\"{id}\",{tail}");
     (id, body)
 }
 
-fn apply_step(c: &mut AnyConnection, step: &Step) -> Result<()> {
-    match step {
-        Step::InsertOrder { row } => {
-            diesel::insert_into(orders::table).values(row).execute_prepared(c)?;
-        }
-        Step::UpdateOrder { row, expected_version } => {
-            let updated = diesel::update(orders::table.find(&row.id).filter(orders::version.eq(expected_version)))
-                .set((
-                    orders::state.eq(&row.state),
-                    orders::data.eq(&row.data),
-                    orders::due_at.eq(row.due_at),
-                    orders::version.eq(row.version),
-                    orders::updated_at.eq(row.updated_at),
-                ))
-                .execute_prepared(c)?;
-            if updated == 0 {
-                return Err(StoreError::Contention);
-            }
-        }
-        Step::Transfer(t) => ledger::move_points(c, t)?,
-        Step::Event {
-            agent_id,
-            kind,
-            order_id,
-            id_head,
-            tail,
-            at,
-        } => {
-            // Numbered from the agent's own sequence, so ordering never depends on the
-            // clocks of several instances.
-            let seq: i64 = diesel::update(agents::table.find(agent_id))
-                .set(agents::event_seq.eq(agents::event_seq + 1))
-                .returning(agents::event_seq)
-                .get_result_prepared(c)
-                .optional()?
-                .ok_or(StoreError::NotFound)?;
-            let (id, body) = event_row(id_head, tail, seq);
-            diesel::insert_into(events::table)
-                .values((
-                    events::id.eq(&id),
-                    events::agent_id.eq(agent_id),
-                    events::seq.eq(seq),
-                    events::kind.eq(kind),
-                    events::order_id.eq(order_id.as_deref()),
-                    events::body.eq(&body),
-                    events::created_at.eq(at),
-                ))
-                .execute_prepared(c)?;
-        }
-        Step::Notification { row } => {
-            diesel::insert_into(notifications::table)
-                .values(row)
-                .execute_prepared(c)?;
-        }
-        Step::Delivery { row } => {
-            diesel::insert_into(deliveries::table).values(row).execute_prepared(c)?;
-        }
-        Step::File { row } => {
-            diesel::insert_into(files::table).values(row).execute_prepared(c)?;
-        }
-    }
-    Ok(())
-}
-
-/// What `heepr_apply` raises when a conditional write finds its condition false.
-const REFUSED_CONTENTION: &str = "heepr:contention";
-const REFUSED_INSUFFICIENT: &str = "heepr:insufficient_points";
-const REFUSED_NO_AGENT: &str = "heepr:no_agent";
-
-fn apply_in_postgres(c: &mut AnyConnection, plan: &Plan) -> Result<()> {
-    let json = serde_json::to_string(plan).map_err(StoreError::corrupt)?;
-    let out = diesel::sql_query("SELECT heepr_apply($1::jsonb)")
-        .bind::<diesel::sql_types::Text, _>(json)
-        .execute_prepared(c);
-    match out {
-        Ok(_) => Ok(()),
-        Err(diesel::result::Error::DatabaseError(kind, info)) => Err(match info.message() {
-            REFUSED_CONTENTION => StoreError::Contention,
-            REFUSED_INSUFFICIENT => DomainError::InsufficientPoints.into(),
-            REFUSED_NO_AGENT => StoreError::NotFound,
-            _ => diesel::result::Error::DatabaseError(kind, info).into(),
-        }),
-        Err(e) => Err(e.into()),
-    }
-}
+#[cfg(test)]
+mod tests;
 
 #[cfg(test)]
-mod tests {
+mod event_row_tests {
     use super::*;
 
     #[test]

@@ -1,0 +1,291 @@
+//! The two appliers write the same rows: the same plans go through `sqlite::apply` and
+//! through `heepr_apply_v1`, and every row they leave is compared column by column. A
+//! new step that one applier forgets, or writes differently, fails here.
+
+use super::*;
+use crate::delivery::StagedFile;
+use crate::idempotency::{Claim, Once};
+use crate::schema::{accounts, agents, deliveries, events, files, idempotency_keys, notifications, orders, transfers};
+use crate::testing::TestDb;
+use chrono::TimeZone;
+use diesel::connection::SimpleConnection;
+use heepr_domain::order::place_order;
+use heepr_domain::{
+    AcceptMode, AccountRef, AgentAvailability, FeeBps, Order, OrderId, PlaceOrder, Points, Policy, TransferKind,
+    UserId, WorkSpec,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() + chrono::Duration::microseconds(123_456)
+}
+
+const WORLD: &str = "
+INSERT INTO users (id, email, display_name, password_hash, roles, created_at) VALUES
+  ('usr_C', 'c@example.com', 'c', 'h', '[]', '2026-11-23 12:00:00'),
+  ('usr_O', 'o@example.com', 'o', 'h', '[]', '2026-11-23 12:00:00');
+INSERT INTO agents (id, owner_id, name, status, settings, created_at, updated_at) VALUES
+  ('agt_A', 'usr_O', 'A', 'active', '{}', '2026-11-23 12:00:00', '2026-11-23 12:00:00');
+INSERT INTO accounts (id, balance, created_at) VALUES ('wallet:usr_C', 100, '2026-11-23 12:00:00');
+UPDATE accounts SET balance = -100 WHERE id = 'mint';
+UPDATE accounts SET created_at = '2026-11-23 12:00:00' WHERE id IN ('mint', 'platform_fees');
+";
+
+/// Plans covering every step kind, built once so both backends get identical rows.
+fn plans() -> (Vec<Plan>, Vec<Plan>) {
+    let now = t0();
+    let cmd = PlaceOrder {
+        id: OrderId::from_unique("P1"),
+        customer: UserId::parse("usr_C").unwrap(),
+        owner: UserId::parse("usr_O").unwrap(),
+        agent: AgentId::parse("agt_A").unwrap(),
+        availability: AgentAvailability::Active,
+        accept_mode: AcceptMode::Auto { bands: vec![] },
+        price: Points(30),
+        fee_bps: FeeBps::new(1000).unwrap(),
+        work: WorkSpec {
+            gig_title: "Fix a bug".into(),
+            tier_name: "Basic".into(),
+            inputs: serde_json::json!({"repo": "https://example.com/r"}),
+            delivery_days: 2,
+            category: "code".into(),
+            ..WorkSpec::default()
+        },
+        revisions_included: 1,
+        auto_approve_deliveries: false,
+        from_offer: false,
+    };
+    let d = place_order(cmd, &Policy::default(), now).unwrap();
+    let file = StagedFile {
+        key: "F1".into(),
+        name: "brief.txt".into(),
+        content_type: "text/plain".into(),
+        bytes: 3,
+        sha256: "ab".repeat(32),
+    };
+    let once = Once {
+        claim: Claim {
+            principal: "usr_C".into(),
+            key: "k-1".into(),
+            request_hash: "h".into(),
+        },
+        status: 201,
+        render: |o: &Order| format!("{{\"id\":\"{}\"}}", o.id),
+    };
+    let placed = crate::order::placement(&d, std::slice::from_ref(&file), Some(&once), now).unwrap();
+
+    let mut after = d.order.clone();
+    after.version += 1;
+    after.deliveries += 1;
+    let mut delivered = Plan::new();
+    delivered.push(Step::UpdateOrder {
+        row: OrderRow::from_order(&after).unwrap(),
+        expected_version: d.order.version,
+    });
+    delivered.push(Step::Delivery {
+        row: DeliveryRow {
+            id: "dlv_D1".into(),
+            order_id: after.id.to_string(),
+            seq: 1,
+            body: Some("done\n".into()),
+            urls: "[\"https://example.com/x\"]".into(),
+            note: None,
+            created_at: naive(now),
+        },
+    });
+    let delivered_file = StagedFile {
+        key: "F2".into(),
+        ..file.clone()
+    };
+    delivered.push(delivered_file.step(after.id.as_str(), Some("dlv_D1"), now));
+    let to_owner = Transfer {
+        debit: AccountRef::Escrow(after.id.clone()),
+        credit: AccountRef::Wallet(after.owner.clone()),
+        amount: Points(10),
+        kind: TransferKind::Payout,
+        order: Some(after.id.clone()),
+    };
+    delivered.push(transfer(&to_owner, now));
+
+    // Each refused as a whole, on both backends alike.
+    let stale = |p: &mut Plan| {
+        p.push(Step::UpdateOrder {
+            row: OrderRow::from_order(&after).unwrap(),
+            expected_version: d.order.version,
+        })
+    };
+    let mut refused = Vec::new();
+    let mut p = Plan::new();
+    p.push(transfer(&to_owner, now));
+    stale(&mut p);
+    refused.push(p);
+    let mut p = Plan::new();
+    p.push(transfer(
+        &Transfer {
+            amount: Points(1_000),
+            ..to_owner.clone()
+        },
+        now,
+    ));
+    refused.push(p);
+    let mut p = Plan::new();
+    once.claim_in(&mut p, &d.order, now);
+    p.push(transfer(&to_owner, now));
+    refused.push(p);
+    (vec![placed, delivered], refused)
+}
+
+type Dump = Vec<String>;
+
+fn rows<T: std::fmt::Debug>(name: &str, v: Vec<T>) -> Dump {
+    v.iter().map(|r| format!("{name} {r:?}")).collect()
+}
+
+/// Every row the appliers touch, column by column.
+fn dump(c: &mut AnyConnection) -> Dump {
+    let mut out = Vec::new();
+    out.extend(rows(
+        "agents",
+        agents::table
+            .select((agents::id, agents::event_seq))
+            .order(agents::id)
+            .load::<(String, i64)>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "orders",
+        orders::table
+            .order(orders::id)
+            .load::<(
+                String,
+                String,
+                String,
+                String,
+                String,
+                i64,
+                String,
+                Option<NaiveDateTime>,
+                i64,
+                NaiveDateTime,
+                NaiveDateTime,
+            )>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "accounts",
+        accounts::table
+            .order(accounts::id)
+            .load::<(String, i64, NaiveDateTime)>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "transfers",
+        transfers::table
+            .order(transfers::seq)
+            .load::<(i64, String, String, String, i64, String, Option<String>, NaiveDateTime)>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "events",
+        events::table
+            .order(events::id)
+            .load::<(String, String, i64, String, Option<String>, String, NaiveDateTime)>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "notifications",
+        notifications::table
+            .order(notifications::id)
+            .load::<(
+                String,
+                String,
+                Option<String>,
+                String,
+                Option<String>,
+                NaiveDateTime,
+                Option<NaiveDateTime>,
+            )>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "deliveries",
+        deliveries::table
+            .order(deliveries::id)
+            .load::<(
+                String,
+                String,
+                i32,
+                Option<String>,
+                String,
+                Option<String>,
+                NaiveDateTime,
+            )>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "files",
+        files::table
+            .order(files::id)
+            .load::<(
+                String,
+                String,
+                Option<String>,
+                String,
+                String,
+                i64,
+                String,
+                String,
+                NaiveDateTime,
+            )>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "idempotency_keys",
+        idempotency_keys::table
+            .order(idempotency_keys::idem_key)
+            .load::<(String, String, String, i32, String, NaiveDateTime)>(c)
+            .unwrap(),
+    ));
+    out
+}
+
+/// As the store applies a plan: SQLite inside the writer's transaction, PostgreSQL's
+/// one call (a transaction around it changes nothing).
+fn atomically(c: &mut AnyConnection, p: &Plan) -> Result<()> {
+    diesel::Connection::transaction(c, |c| p.apply(c))
+}
+
+#[test]
+fn both_appliers_write_the_same_rows_and_refuse_the_same_plans() {
+    let dbs = TestDb::all();
+    let (applied, refused) = plans();
+    let mut dumps = Vec::new();
+    for db in &dbs {
+        let mut c = crate::DbTarget::parse(&db.url).unwrap().establish().unwrap();
+        crate::migrate::run(&mut c).unwrap();
+        c.batch_execute(WORLD).unwrap();
+        for p in &applied {
+            atomically(&mut c, p).unwrap_or_else(|e| panic!("{}: {e}", db.label));
+        }
+        let before = dump(&mut c);
+        let errors: Vec<String> = refused
+            .iter()
+            .map(|p| format!("{:?}", atomically(&mut c, p).expect_err(db.label)))
+            .collect();
+        assert_eq!(
+            errors,
+            ["Contention", "Domain(InsufficientPoints)", "ClaimTaken"],
+            "{}: each refusal names its cause",
+            db.label
+        );
+        let after = dump(&mut c);
+        assert_eq!(before, after, "{}: a refused plan writes nothing", db.label);
+        assert!(after.iter().any(|r| r.starts_with("idempotency_keys")), "{}", db.label);
+        dumps.push((db.label, after));
+    }
+    if let [(a, first), (b, second)] = dumps.as_slice() {
+        for (x, y) in first.iter().zip(second) {
+            assert_eq!(x, y, "{a} and {b} appliers differ");
+        }
+        assert_eq!(first.len(), second.len(), "{a} and {b} wrote different row counts");
+    }
+}
