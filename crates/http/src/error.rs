@@ -79,6 +79,13 @@ struct Body<'a> {
     field: Option<&'a str>,
 }
 
+/// A domain refusal (e.g. a validated field) answers like one from the store.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        Self::Store(StoreError::Domain(e))
+    }
+}
+
 impl ApiError {
     /// Status, machine code and the field for validation errors.
     fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {

@@ -2,7 +2,7 @@
 
 use crate::ServerError;
 use crate::config::{AdminCmd, Config};
-use heepr_domain::Points;
+use heepr_domain::{Email, Password, Points, SingleLine, limits};
 use heepr_store::user::{NewUser, Role};
 use std::process::ExitCode;
 
@@ -15,22 +15,22 @@ pub fn run(cfg: &Config, cmd: AdminCmd) -> Result<ExitCode, ServerError> {
             name,
             admin,
         } => {
-            let email = email.trim().to_owned();
-            if !email.contains('@') || email.len() > 254 {
-                return Err(ServerError::Command(format!("not an email address: {email:?}")));
-            }
-            if password.chars().count() < 8 {
-                return Err(ServerError::Command(
-                    "the password must have at least 8 characters".into(),
-                ));
-            }
+            // The same rules as signup: the domain's validated types.
+            let refused = |e: heepr_domain::DomainError| ServerError::Command(e.to_string());
+            let email = Email::parse(&email).map_err(refused)?;
+            let password = Password::parse(&password).map_err(refused)?;
+            let display_name = SingleLine::required(
+                "name",
+                name.as_deref().unwrap_or(email.local_part()),
+                limits::DISPLAY_NAME_MAX_CHARS,
+            )
+            .map_err(refused)?;
             let password_hash =
-                heepr_auth::hash_password(&password).map_err(|e| ServerError::Command(e.to_string()))?;
-            let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+                heepr_auth::hash_password(password.expose()).map_err(|e| ServerError::Command(e.to_string()))?;
             let id = store.create_user(
                 NewUser {
-                    email: email.clone(),
-                    display_name,
+                    email: email.to_string(),
+                    display_name: display_name.into_string(),
                     password_hash,
                     extra_roles: if admin { vec![Role::Admin] } else { vec![] },
                 },
@@ -38,8 +38,7 @@ pub fn run(cfg: &Config, cmd: AdminCmd) -> Result<ExitCode, ServerError> {
                 chrono::Utc::now(),
             )?;
             println!(
-                "created user {id} <{}>{}",
-                email.to_lowercase(),
+                "created user {id} <{email}>{}",
                 if admin { " with role admin" } else { "" }
             );
             Ok(ExitCode::SUCCESS)

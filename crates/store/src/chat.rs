@@ -6,7 +6,7 @@
 //! and claims the offer in one transaction, so an offer becomes at most one order.
 
 use crate::connection::AnyConnection;
-use crate::delivery::{Party, agent_for_order, insert_placed};
+use crate::delivery::{agent_for_order, insert_placed};
 use crate::error::{Result, StoreError};
 use crate::idempotency::Once;
 use crate::mail::{self, NewEmail};
@@ -628,13 +628,19 @@ impl Store {
 
     /// An order's thread, created on first access by one of the order's parties
     /// (customer, owner, or support reading).
-    pub fn order_thread(&self, order: &OrderId, party: Party<'_>, now: DateTime<Utc>) -> Result<ThreadView> {
-        let o = self.order_for(order, party)?;
-        let role = match party {
-            Party::Customer(_) => AuthorKind::Customer,
-            Party::Owner(_) => AuthorKind::Owner,
-            Party::Admin => AuthorKind::Support,
-            Party::Agent(_) => return Err(StoreError::NotFound),
+    pub fn order_thread(
+        &self,
+        order: &OrderId,
+        viewer: &heepr_domain::Viewer,
+        now: DateTime<Utc>,
+    ) -> Result<ThreadView> {
+        use heepr_domain::Viewer as V;
+        let o = self.order_for(order, viewer)?;
+        let role = match viewer {
+            V::Customer(_) => AuthorKind::Customer,
+            V::Owner(_) => AuthorKind::Owner,
+            V::Admin => AuthorKind::Support,
+            V::Agent(_) => return Err(StoreError::NotFound),
         };
         let now = micros(now);
         let find = |c: &mut AnyConnection| -> Result<Option<ThreadRecord>> {

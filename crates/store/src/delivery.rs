@@ -13,52 +13,9 @@ use heepr_domain::agent::{AgentSettings, AgentStatus, validate_inputs};
 use heepr_domain::order::place_order;
 use heepr_domain::{
     Actor, AgentAvailability, AgentId, Attachment, Command, FeeBps, Order, OrderId, OrderState, PlaceOrder, Policy,
-    UserId, WorkSpec,
+    UserId, Viewer, WorkSpec,
 };
 use std::sync::Arc;
-
-/// Who is asking, for scoping reads and commands to what they may touch.
-#[derive(Debug, Clone, Copy)]
-pub enum Party<'a> {
-    /// The order's customer.
-    Customer(&'a UserId),
-    /// The owner of the order's agent.
-    Owner(&'a UserId),
-    /// The order's agent.
-    Agent(&'a AgentId),
-    /// Support.
-    Admin,
-}
-
-impl Party<'_> {
-    /// The domain actor this party acts as.
-    pub fn actor(&self) -> Actor {
-        match self {
-            Self::Customer(_) => Actor::Customer,
-            Self::Owner(_) => Actor::Owner,
-            Self::Agent(_) => Actor::Agent,
-            Self::Admin => Actor::Admin,
-        }
-    }
-
-    /// Whether the order is this party's at all (otherwise: 404).
-    pub fn may_see(&self, o: &Order) -> bool {
-        match self {
-            Self::Customer(u) => o.customer == **u,
-            Self::Owner(u) => o.owner == **u,
-            Self::Agent(a) => o.agent == **a,
-            Self::Admin => true,
-        }
-    }
-
-    fn key(&self) -> String {
-        match self {
-            Self::Customer(u) | Self::Owner(u) => u.to_string(),
-            Self::Agent(a) => a.to_string(),
-            Self::Admin => "admin".into(),
-        }
-    }
-}
 
 /// A file already written to the blob store, waiting for its row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,9 +320,9 @@ impl Store {
     }
 
     /// An order as a party may see it.
-    pub fn order_for(&self, id: &OrderId, party: Party<'_>) -> Result<Order> {
+    pub fn order_for(&self, id: &OrderId, viewer: &Viewer) -> Result<Order> {
         let o = self.order(id)?;
-        if !party.may_see(&o) {
+        if !viewer.may_see(&o) {
             return Err(StoreError::NotFound);
         }
         Ok(o)
@@ -382,7 +339,7 @@ impl Store {
         now: DateTime<Utc>,
         once: Option<&Once<(Order, DeliveryRecord)>>,
     ) -> Result<(Order, DeliveryRecord)> {
-        let party = Party::Agent(agent);
+        let viewer = Viewer::Agent(agent.clone());
         let now = micros(now);
         let dlv = format!("dlv_{}", ulid());
         // Answered from what is written: no second read.
@@ -402,7 +359,7 @@ impl Store {
                 Command::Deliver,
                 policy,
                 now,
-                &|o| party.may_see(o),
+                &|o| viewer.may_see(o),
                 &|o, plan| {
                     plan.push(Step::Delivery {
                         row: DeliveryRow {
@@ -430,12 +387,9 @@ impl Store {
     }
 
     /// Deliveries of an order a party may see: the customer only released ones.
-    pub fn deliveries_for(&self, id: &OrderId, party: Party<'_>) -> Result<Vec<DeliveryRecord>> {
-        let o = self.order_for(id, party)?;
-        let visible = match party {
-            Party::Customer(_) => o.released as i32,
-            _ => i32::MAX,
-        };
+    pub fn deliveries_for(&self, id: &OrderId, viewer: &Viewer) -> Result<Vec<DeliveryRecord>> {
+        let o = self.order_for(id, viewer)?;
+        let visible = i32::try_from(viewer.visible_deliveries(&o)).unwrap_or(i32::MAX);
         self.read(|c| {
             let rows: Vec<DeliveryCols> = deliveries::table
                 .filter(deliveries::order_id.eq(id.as_str()))
@@ -473,8 +427,8 @@ impl Store {
 
     /// A file of an order, if the party may download it: attachments for everyone on
     /// the order; delivery files for the customer only once released.
-    pub fn order_file(&self, id: &OrderId, file_id: &str, party: Party<'_>) -> Result<FileRecord> {
-        let o = self.order_for(id, party)?;
+    pub fn order_file(&self, id: &OrderId, file_id: &str, viewer: &Viewer) -> Result<FileRecord> {
+        let o = self.order_for(id, viewer)?;
         self.read(|c| {
             let row: Option<(FileCols, Option<i32>)> = files::table
                 .left_join(deliveries::table)
@@ -484,9 +438,7 @@ impl Store {
                 .first(c)
                 .optional()?;
             let (cols, seq) = row.ok_or(StoreError::NotFound)?;
-            if let (Party::Customer(_), Some(seq)) = (party, seq)
-                && seq > o.released as i32
-            {
+            if !viewer.may_download(&o, seq.map(|s| s.max(0) as u32)) {
                 return Err(StoreError::NotFound);
             }
             Ok(file_record(cols))
@@ -494,20 +446,14 @@ impl Store {
     }
 
     /// Orders of a party, newest first, optionally in one state.
-    pub fn orders_of(
-        &self,
-        party: Party<'_>,
-        state: Option<OrderState>,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<Order>> {
+    pub fn orders_of(&self, viewer: &Viewer, state: Option<OrderState>, limit: i64, offset: i64) -> Result<Vec<Order>> {
         self.read(|c| {
             let mut q = orders::table.select(OrderRow::as_select()).into_boxed();
-            q = match party {
-                Party::Customer(u) => q.filter(orders::customer_id.eq(u.as_str())),
-                Party::Owner(u) => q.filter(orders::owner_id.eq(u.as_str())),
-                Party::Agent(a) => q.filter(orders::agent_id.eq(a.as_str())),
-                Party::Admin => q,
+            q = match viewer {
+                Viewer::Customer(u) => q.filter(orders::customer_id.eq(u.as_str())),
+                Viewer::Owner(u) => q.filter(orders::owner_id.eq(u.as_str())),
+                Viewer::Agent(a) => q.filter(orders::agent_id.eq(a.as_str())),
+                Viewer::Admin => q,
             };
             if let Some(s) = state {
                 q = q.filter(orders::state.eq(s.as_str()));
@@ -520,9 +466,4 @@ impl Store {
             rows.into_iter().map(Order::try_from).collect()
         })
     }
-}
-
-/// The principal key idempotency records use.
-pub fn principal_key(party: Party<'_>) -> String {
-    party.key()
 }

@@ -1,7 +1,7 @@
 //! Orders: load, decide (heepr-domain), apply state and effects in one transaction.
 
 use crate::connection::AnyConnection;
-use crate::delivery::{Party, StagedFile};
+use crate::delivery::StagedFile;
 use crate::error::{Result, StoreError};
 use crate::idempotency::Once;
 use crate::plan::{Plan, Step};
@@ -11,7 +11,7 @@ use crate::{Store, micros, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::order::{decide, place_order};
-use heepr_domain::{Actor, AgentId, Command, Decision, Order, OrderId, PlaceOrder, Policy};
+use heepr_domain::{Actor, AgentId, Command, Decision, Order, OrderId, PlaceOrder, Policy, Viewer};
 
 /// Attempts before a command that keeps losing optimistic races gives up.
 const ATTEMPTS: usize = 8;
@@ -84,12 +84,12 @@ impl Store {
         self.command_with(id, actor, cmd, policy, now, &|_| true, &|_, _| Ok(()))
     }
 
-    /// Runs `cmd` for `party` on one of its orders (else `NotFound`), claiming `once`'s
+    /// Runs `cmd` for `viewer` on one of its orders (else `NotFound`), claiming `once`'s
     /// key with the effect.
     pub fn order_command_by(
         &self,
         id: &OrderId,
-        party: Party<'_>,
+        viewer: &Viewer,
         cmd: Command,
         policy: &Policy,
         now: DateTime<Utc>,
@@ -99,11 +99,11 @@ impl Store {
         self.once(once, || {
             self.command_with(
                 id,
-                party.actor(),
+                viewer.actor(),
                 cmd,
                 policy,
                 now,
-                &|o| party.may_see(o),
+                &|o| viewer.may_see(o),
                 &|after, plan| {
                     if let Some(once) = once {
                         once.claim_in(plan, after, now);

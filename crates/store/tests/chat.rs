@@ -10,7 +10,6 @@ use heepr_domain::agent::Tier;
 use heepr_domain::chat::{AuthorKind, ChatError, OfferDraft};
 use heepr_domain::{AccountRef, Actor, Command, FeeBps, OrderState, Points, Policy};
 use heepr_store::chat::{OfferRecord, Viewer};
-use heepr_store::delivery::Party;
 use heepr_store::testing::TestDb;
 use heepr_store::{Store, StoreError};
 
@@ -249,7 +248,7 @@ fn eight_concurrent_accepts_make_exactly_one_order() {
         }
         assert_eq!(
             store
-                .orders_of(Party::Customer(&w.customer), None, 100, 0)
+                .orders_of(&heepr_domain::Viewer::Customer(w.customer.clone()), None, 100, 0)
                 .unwrap()
                 .len(),
             1
@@ -270,18 +269,25 @@ fn order_threads_open_lazily_and_go_read_only_seven_days_after_the_end() {
         let p = Policy::default();
         let stranger = user(&store, "stranger@example.com", 0);
         let o = place(&store, &w, 10);
-        let v = store.order_thread(&o.id, Party::Customer(&w.customer), t0()).unwrap();
+        let v = store
+            .order_thread(&o.id, &heepr_domain::Viewer::Customer(w.customer.clone()), t0())
+            .unwrap();
         assert_eq!(v.thread.order_id.as_deref(), Some(o.id.as_str()), "{}", db.label);
         assert!(v.writable && v.messages.is_empty());
-        let again = store.order_thread(&o.id, Party::Owner(&w.owner), t0()).unwrap();
+        let again = store
+            .order_thread(&o.id, &heepr_domain::Viewer::Owner(w.owner.clone()), t0())
+            .unwrap();
         assert_eq!(again.thread.id, v.thread.id, "one thread per order");
         assert_eq!(again.role, AuthorKind::Owner);
         assert_eq!(
-            store.order_thread(&o.id, Party::Admin, t0()).unwrap().role,
+            store
+                .order_thread(&o.id, &heepr_domain::Viewer::Admin, t0())
+                .unwrap()
+                .role,
             AuthorKind::Support
         );
         assert!(matches!(
-            store.order_thread(&o.id, Party::Customer(&stranger), t0()),
+            store.order_thread(&o.id, &heepr_domain::Viewer::Customer(stranger.clone()), t0()),
             Err(StoreError::NotFound)
         ));
         let id = v.thread.id.as_str();

@@ -6,7 +6,7 @@ use crate::principal::{SESSION_COOKIE, SessionUser};
 use crate::views::MeView;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
-use heepr_domain::{AccountRef, Points};
+use heepr_domain::{AccountRef, Email, Password, Points, SingleLine, limits};
 use heepr_store::user::{NewUser, Role, UserRecord};
 use serde::Deserialize;
 
@@ -30,20 +30,6 @@ fn invalid(field: &str, message: &str) -> ApiError {
         field: field.into(),
         message: message.into(),
     }
-}
-
-/// A plausible address: one @, a dot in the domain, no spaces, at most 254 chars.
-fn valid_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
@@ -81,30 +67,23 @@ async fn start_session(
 
 pub(crate) async fn signup(state: web::Data<AppState>, body: web::Json<Signup>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let email = body.email.trim().to_lowercase();
-    if !valid_email(&email) {
-        return Err(invalid("email", "not a valid email address"));
-    }
-    let len = body.password.chars().count();
-    if !(8..=256).contains(&len) {
-        return Err(invalid("password", "use 8 to 256 characters"));
-    }
-    let display_name = body
-        .display_name
-        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-    let name_len = display_name.trim().chars().count();
-    if !(1..=80).contains(&name_len) {
-        return Err(invalid("display_name", "use 1 to 80 characters"));
-    }
+    let email = Email::parse(&body.email)?;
+    let password = Password::parse(&body.password)?;
+    let display_name = SingleLine::required(
+        "display_name",
+        body.display_name.as_deref().unwrap_or(email.local_part()),
+        limits::DISPLAY_NAME_MAX_CHARS,
+    )?;
     let store = state.store.clone();
     let starter = Points(state.config.starter_points);
     let now = state.now();
     let user = blocking(move || {
-        let password_hash = heepr_auth::hash_password(&body.password).map_err(|e| ApiError::Blocking(e.to_string()))?;
+        let password_hash =
+            heepr_auth::hash_password(password.expose()).map_err(|e| ApiError::Blocking(e.to_string()))?;
         let id = store.create_user(
             NewUser {
-                email,
-                display_name: display_name.trim().to_owned(),
+                email: email.into_string(),
+                display_name: display_name.into_string(),
                 password_hash,
                 extra_roles: vec![],
             },

@@ -180,9 +180,11 @@ pub(crate) async fn status(
     if paused.is_none() && progress.is_none() {
         return Err(invalid("status", "send a status, or an order_id with a progress"));
     }
-    if body.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(invalid("note", "must be at most 2000 characters"));
-    }
+    heepr_domain::MultiLine::optional(
+        "note",
+        body.note.as_deref(),
+        heepr_domain::limits::STATUS_NOTE_MAX_CHARS,
+    )?;
     let store = state.store.clone();
     let policy = state.policy.clone();
     let now = state.now();

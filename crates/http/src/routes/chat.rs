@@ -13,7 +13,6 @@ use actix_web::{HttpResponse, web};
 use heepr_domain::chat::OfferDraft;
 use heepr_domain::{FeeBps, OrderId, Points, Timestamp, UserId};
 use heepr_store::chat::{MessageRecord, OfferRecord, ThreadRecord, ThreadView, Viewer};
-use heepr_store::delivery::{Party, principal_key};
 use heepr_store::user::{Role, UserRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -206,7 +205,7 @@ pub(crate) async fn accept(
     SessionUser(u): SessionUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = principal_key(Party::Customer(&u.id));
+    let principal = heepr_domain::Viewer::Customer(u.id.clone()).key();
     idempotency::once(
         &req,
         &state,
@@ -225,25 +224,15 @@ pub(crate) async fn accept(
     .await
 }
 
-enum OrderSide {
-    Customer(UserId),
-    Owner(UserId),
-    Admin,
-}
-
-async fn order_thread(state: web::Data<AppState>, side: OrderSide, id: String) -> Result<HttpResponse, ApiError> {
+async fn order_thread(
+    state: web::Data<AppState>,
+    side: heepr_domain::Viewer,
+    id: String,
+) -> Result<HttpResponse, ApiError> {
     let id = OrderId::parse(&id).ok_or(ApiError::NotFound)?;
     let store = state.store.clone();
     let now = state.now();
-    let v = blocking(move || {
-        let party = match &side {
-            OrderSide::Customer(u) => Party::Customer(u),
-            OrderSide::Owner(u) => Party::Owner(u),
-            OrderSide::Admin => Party::Admin,
-        };
-        Ok(store.order_thread(&id, party, now)?)
-    })
-    .await?;
+    let v = blocking(move || Ok(store.order_thread(&id, &side, now)?)).await?;
     Ok(HttpResponse::Ok().json(view_json(&v, now)))
 }
 
@@ -253,7 +242,7 @@ pub(crate) async fn customer_order_thread(
     SessionUser(u): SessionUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    order_thread(state, OrderSide::Customer(u.id), id.into_inner()).await
+    order_thread(state, heepr_domain::Viewer::Customer(u.id), id.into_inner()).await
 }
 
 /// `GET /api/owner/orders/{id}/thread`.
@@ -262,7 +251,7 @@ pub(crate) async fn owner_order_thread(
     OwnerUser(u): OwnerUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    order_thread(state, OrderSide::Owner(u.id), id.into_inner()).await
+    order_thread(state, heepr_domain::Viewer::Owner(u.id), id.into_inner()).await
 }
 
 /// `GET /api/admin/orders/{id}/thread` (support reads).
@@ -271,5 +260,5 @@ pub(crate) async fn admin_order_thread(
     _a: AdminUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    order_thread(state, OrderSide::Admin, id.into_inner()).await
+    order_thread(state, heepr_domain::Viewer::Admin, id.into_inner()).await
 }

@@ -10,32 +10,13 @@ use crate::principal::{AdminUser, AgentKey, OwnerUser, SessionUser};
 use crate::upload::{self, Upload};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use heepr_domain::order::DeliveryContent;
 use heepr_domain::order::{DeclineReason, FlagReason};
-use heepr_domain::{AgentId, Command, FeeBps, Order, OrderId, OrderState, Points, UserId};
-use heepr_store::delivery::{DeliveryRecord, FileRecord, NewDelivery, NewOrder, Party, principal_key};
+use heepr_domain::{Command, FeeBps, MultiLine, Order, OrderId, OrderState, Points, Viewer as Who, limits};
+use heepr_store::delivery::{DeliveryRecord, FileRecord, NewDelivery, NewOrder};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-
-/// An owned [`Party`], so it can cross into blocking tasks.
-#[derive(Clone)]
-pub(crate) enum Who {
-    Customer(UserId),
-    Owner(UserId),
-    Agent(AgentId),
-    Admin,
-}
-
-impl Who {
-    fn party(&self) -> Party<'_> {
-        match self {
-            Self::Customer(u) => Party::Customer(u),
-            Self::Owner(u) => Party::Owner(u),
-            Self::Agent(a) => Party::Agent(a),
-            Self::Admin => Party::Admin,
-        }
-    }
-}
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::Validation {
@@ -52,16 +33,14 @@ fn typed<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
     serde_json::from_value(v).map_err(|e| ApiError::BadJson(e.to_string()))
 }
 
-fn text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
-    match v {
-        Some(s) if s.chars().count() > max => Err(invalid(field, format!("must be at most {max} characters"))),
-        Some(s) if s.trim().is_empty() => Ok(None),
-        other => Ok(other.map(|s| s.trim().to_owned())),
-    }
+/// Optional free text under the domain's rules (empty → `None`).
+fn text(field: &'static str, v: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+    Ok(MultiLine::optional(field, v.as_deref(), max)?.map(String::from))
 }
 
-fn required(field: &str, v: Option<String>, max: usize) -> Result<String, ApiError> {
-    text(field, v, max)?.ok_or_else(|| invalid(field, "is required"))
+/// Required free text under the domain's rules.
+fn required(field: &'static str, v: Option<String>, max: usize) -> Result<String, ApiError> {
+    Ok(MultiLine::required(field, v.as_deref().unwrap_or_default(), max)?.into_string())
 }
 
 /// An order as its parties see it.
@@ -111,7 +90,7 @@ async fn respond(
 ) -> Result<HttpResponse, ApiError> {
     let oid = order_id(id)?;
     let fingerprint = format!("{cmd:?}");
-    let principal = principal_key(who.party());
+    let principal = who.key();
     idempotency::once(
         req,
         state,
@@ -123,7 +102,7 @@ async fn respond(
             let store = state.store.clone();
             let policy = state.policy.clone();
             let now = state.now();
-            blocking(move || Ok(store.order_command_by(&oid, who.party(), cmd, &policy, now, once.as_ref())?)).await
+            blocking(move || Ok(store.order_command_by(&oid, &who, cmd, &policy, now, once.as_ref())?)).await
         },
     )
     .await
@@ -180,7 +159,7 @@ pub(crate) async fn place(
             .collect::<Vec<_>>()
             .join(",")
     );
-    let principal = principal_key(Party::Customer(&user.id));
+    let principal = Who::Customer(user.id.clone()).key();
     let blobs = state.blobs.clone();
     let result = idempotency::once(
         &req,
@@ -191,7 +170,7 @@ pub(crate) async fn place(
         render_order,
         |once| async {
             let body: PlaceBody = typed(raw.clone())?;
-            let brief = text("brief", body.brief, 10_000)?;
+            let brief = text("brief", body.brief, limits::BRIEF_MAX_CHARS)?;
             let new = NewOrder {
                 customer: user.id.clone(),
                 agent_id: body.agent_id,
@@ -261,7 +240,7 @@ async fn list(state: web::Data<AppState>, who: Who, q: ListQuery) -> Result<Http
             .ok_or_else(|| invalid("cursor", "pass a previous `next`"))?,
     };
     let store = state.store.clone();
-    let mut orders = blocking(move || Ok(store.orders_of(who.party(), st, limit + 1, offset)?)).await?;
+    let mut orders = blocking(move || Ok(store.orders_of(&who, st, limit + 1, offset)?)).await?;
     let more = orders.len() as i64 > limit;
     orders.truncate(limit as usize);
     Ok(HttpResponse::Ok().json(json!({
@@ -281,7 +260,7 @@ pub(crate) async fn customer_list(
 async fn get(state: web::Data<AppState>, who: Who, id: String) -> Result<HttpResponse, ApiError> {
     let id = order_id(&id)?;
     let store = state.store.clone();
-    let o = blocking(move || Ok(store.order_for(&id, who.party())?)).await?;
+    let o = blocking(move || Ok(store.order_for(&id, &who)?)).await?;
     Ok(HttpResponse::Ok().json(order_view(&o)))
 }
 
@@ -315,7 +294,7 @@ pub(crate) async fn customer_revision(
     id: web::Path<String>,
     body: web::Json<Message>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = required("message", body.into_inner().message, 5000)?;
+    let message = required("message", body.into_inner().message, limits::REVISION_MESSAGE_MAX_CHARS)?;
     respond(
         &req,
         &state,
@@ -339,14 +318,14 @@ pub(crate) async fn customer_flag(
     id: web::Path<String>,
     body: web::Json<Reason>,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = required("reason", body.into_inner().reason, 2000)?;
+    let reason = required("reason", body.into_inner().reason, limits::DISPUTE_REASON_MAX_CHARS)?;
     respond(&req, &state, Who::Customer(u.id), &id, Command::Dispute { reason }).await
 }
 
 async fn deliveries(state: web::Data<AppState>, who: Who, id: String) -> Result<HttpResponse, ApiError> {
     let id = order_id(&id)?;
     let store = state.store.clone();
-    let ds = blocking(move || Ok(store.deliveries_for(&id, who.party())?)).await?;
+    let ds = blocking(move || Ok(store.deliveries_for(&id, &who)?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "deliveries": ds.iter().map(delivery_view).collect::<Vec<_>>() })))
 }
 
@@ -364,7 +343,7 @@ async fn download(state: web::Data<AppState>, who: Who, id: String, file: String
     let store = state.store.clone();
     let blobs = state.blobs.clone();
     let (rec, f) = blocking(move || {
-        let rec = store.order_file(&id, &file, who.party())?;
+        let rec = store.order_file(&id, &file, &who)?;
         let f = blobs.open(&rec.storage_key).map_err(|_| ApiError::NotFound)?;
         Ok((rec, f))
     })
@@ -449,25 +428,12 @@ pub(crate) async fn deliver(
         let b: Body = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))?;
         (b.text, b.urls, b.note, Upload::default())
     };
-    let checked = (|| {
-        let text_v = text("text", text_v, 100_000)?;
-        let note = text("note", note, 5000)?;
-        if urls.len() > 20 {
-            return Err(invalid("urls", "at most 20 links"));
-        }
-        if let Some(u) = urls.iter().find(|u| !heepr_domain::agent::is_http_url(u)) {
-            return Err(invalid("urls", format!("{u:?} is not an http(s) URL")));
-        }
-        if text_v.is_none() && urls.is_empty() && up.files.is_empty() {
-            return Err(invalid("delivery", "send text, urls or files"));
-        }
-        Ok((text_v, note))
-    })();
-    let (text_v, note) = match checked {
-        Ok(v) => v,
+    let checked = DeliveryContent::new(text_v.as_deref(), urls, note.as_deref(), up.files.len());
+    let (text_v, urls, note) = match checked {
+        Ok(content) => content.into_parts(),
         Err(e) => {
             up.discard(&*state.blobs);
-            return Err(e);
+            return Err(e.into());
         }
     };
     let fingerprint = format!(
@@ -477,7 +443,7 @@ pub(crate) async fn deliver(
         (),
         up.files.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>().join(",")
     );
-    let principal = principal_key(Party::Agent(&agent.agent_id));
+    let principal = Who::Agent(agent.agent_id.clone()).key();
     let delivery = NewDelivery {
         text: text_v,
         urls,
@@ -541,7 +507,7 @@ struct FlagBody {
 
 /// The structured reason, with the agent's optional note in parentheses.
 fn with_note(reason: &str, note: Option<String>) -> Result<String, ApiError> {
-    Ok(match text("note", note, 2000)? {
+    Ok(match text("note", note, limits::DECLINE_FLAG_NOTE_MAX_CHARS)? {
         Some(n) => format!("{reason} ({n})"),
         None => reason.to_owned(),
     })
@@ -647,19 +613,20 @@ pub(crate) async fn owner_action(
     let cmd = match action.as_str() {
         "approve" => Command::Approve,
         "deny" => Command::Deny {
-            reason: text("reason", b.reason, 2000)?.unwrap_or_else(|| "denied by the owner".into()),
+            reason: text("reason", b.reason, limits::DENY_REASON_MAX_CHARS)?
+                .unwrap_or_else(|| "denied by the owner".into()),
         },
         "release" => Command::Release,
         "return" => Command::Return {
-            note: required("note", b.note, 5000)?,
+            note: required("note", b.note, limits::RETURN_NOTE_MAX_CHARS)?,
         },
         "scope" => Command::ChangeScope {
-            scope: text("scope", b.scope, 10_000)?,
+            scope: text("scope", b.scope, limits::SCOPE_MAX_CHARS)?,
             deadline: b.deadline,
-            note: text("note", b.note, 5000)?.unwrap_or_default(),
+            note: text("note", b.note, limits::SCOPE_NOTE_MAX_CHARS)?.unwrap_or_default(),
         },
         "resume" => Command::Resume {
-            note: text("note", b.note, 5000)?.unwrap_or_else(|| "resumed by the owner".into()),
+            note: text("note", b.note, limits::SCOPE_NOTE_MAX_CHARS)?.unwrap_or_else(|| "resumed by the owner".into()),
         },
         "refund" => Command::RefundFlagged,
         "revision-approve" => Command::ApproveRevision,
