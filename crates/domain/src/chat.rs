@@ -73,6 +73,9 @@ pub enum ChatError {
     /// The thread's order ended more than 7 days ago (409).
     #[error("this thread is read-only")]
     ReadOnly,
+    /// Support reads threads but does not post in them (403).
+    #[error("support may not post")]
+    SupportReadsOnly,
     /// Offers belong in pre-sale threads, not order threads (409).
     #[error("offers can only be made in a pre-sale thread")]
     NotPreSale,
@@ -91,6 +94,7 @@ impl ChatError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::OfferAccepted => "offer_accepted",
+            Self::SupportReadsOnly => "forbidden",
             Self::OfferExpired => "offer_expired",
             Self::NotAParty => "not_found",
             Self::ReadOnly => "thread_read_only",
@@ -141,6 +145,36 @@ pub fn thread_is_writable(order_state: Option<OrderState>, terminal_at: Option<T
     }
 }
 
+/// Whether `role` may post in a thread that is `writable` now: the customer and the
+/// agent's owner may while it is writable; support only reads.
+pub fn decide_post(role: AuthorKind, writable: bool) -> Result<(), ChatError> {
+    match role {
+        AuthorKind::Support => Err(ChatError::SupportReadsOnly),
+        _ if !writable => Err(ChatError::ReadOnly),
+        _ => Ok(()),
+    }
+}
+
+/// The customer asks for a human. Only the thread's customer may (anyone else: the
+/// thread does not exist for them); asking again changes nothing — `Ok(false)`, so no
+/// second email goes out.
+pub fn decide_human_request(role: AuthorKind, already_requested: bool) -> Result<bool, ChatError> {
+    match role {
+        AuthorKind::Customer => Ok(!already_requested),
+        _ => Err(ChatError::NotAParty),
+    }
+}
+
+/// Whether the thread's owner may make an offer in it: only the owner of the thread's
+/// agent, and only before an order exists (pre-sale).
+pub fn decide_offer_creation(is_owner: bool, pre_sale: bool) -> Result<(), ChatError> {
+    match (is_owner, pre_sale) {
+        (false, _) => Err(ChatError::NotAParty),
+        (true, false) => Err(ChatError::NotPreSale),
+        (true, true) => Ok(()),
+    }
+}
+
 /// Checks a message body: 1–[`MAX_MESSAGE_CHARS`] characters after trimming. Returns it
 /// trimmed.
 pub fn validate_message(field: &str, body: &str) -> Result<String, ChatError> {
@@ -187,17 +221,7 @@ pub struct ValidOffer {
 
 /// Finds a gig (by id) and one of its tiers (by name) in the agent's settings.
 pub fn find_terms<'a>(settings: &'a AgentSettings, gig_id: &str, tier: &str) -> Result<(&'a Gig, &'a Tier), ChatError> {
-    let gig = settings
-        .gigs
-        .iter()
-        .find(|g| g.id.as_deref() == Some(gig_id))
-        .ok_or_else(|| ChatError::invalid("gig_id", "this agent has no such gig"))?;
-    let t = gig
-        .tiers
-        .iter()
-        .find(|t| t.name == tier)
-        .ok_or_else(|| ChatError::invalid("tier", "this gig has no such tier"))?;
-    Ok((gig, t))
+    Ok(crate::order::find_tier(settings, gig_id, tier)?)
 }
 
 /// Checks an owner's offer against the agent's settings: the gig and tier exist, the
@@ -511,5 +535,30 @@ mod tests {
         );
         assert!(r.contains("- Repository (url, required)"), "{r}");
         assert!(r.contains("- Language (choice): one of rust, go"), "{r}");
+    }
+
+    #[test]
+    fn support_reads_but_never_posts_and_old_order_threads_are_read_only() {
+        assert_eq!(decide_post(AuthorKind::Customer, true), Ok(()));
+        assert_eq!(decide_post(AuthorKind::Owner, true), Ok(()));
+        assert_eq!(decide_post(AuthorKind::Support, true), Err(ChatError::SupportReadsOnly));
+        assert_eq!(decide_post(AuthorKind::Customer, false), Err(ChatError::ReadOnly));
+    }
+
+    #[test]
+    fn only_the_customer_asks_for_a_human_and_only_once() {
+        assert_eq!(decide_human_request(AuthorKind::Customer, false), Ok(true));
+        assert_eq!(decide_human_request(AuthorKind::Customer, true), Ok(false));
+        assert_eq!(
+            decide_human_request(AuthorKind::Owner, false),
+            Err(ChatError::NotAParty)
+        );
+    }
+
+    #[test]
+    fn offers_come_from_the_owner_before_an_order_exists() {
+        assert_eq!(decide_offer_creation(true, true), Ok(()));
+        assert_eq!(decide_offer_creation(true, false), Err(ChatError::NotPreSale));
+        assert_eq!(decide_offer_creation(false, true), Err(ChatError::NotAParty));
     }
 }

@@ -149,6 +149,7 @@ impl ApiError {
                     ChatError::OfferAccepted | ChatError::ReadOnly | ChatError::NotPreSale => S::CONFLICT,
                     ChatError::OfferExpired => S::GONE,
                     ChatError::NotAParty => S::NOT_FOUND,
+                    ChatError::SupportReadsOnly => S::FORBIDDEN,
                     ChatError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
                 };
                 let field = match e {

@@ -1,20 +1,20 @@
-//! Agents: wizard creation, email approval, bootstrap tokens, API keys, settings,
-//! pause/resume and public browsing.
+//! Agents: wizard creation, settings, pause/resume and public browsing. Approvals,
+//! bootstrap tokens and API keys are in `credentials`.
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::mail::{self, NewEmail};
-use crate::prepared::KeepPrepared;
+use crate::plan::Plan;
+use crate::plan::record::{AgentRow, Change, NewRow};
 use crate::rows::naive;
-use crate::schema::{agents, api_keys, approvals, bootstrap_tokens};
+use crate::schema::agents;
 use crate::{Store, ulid};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::agent::{
-    APPROVAL_TTL_HOURS, AgentSettings, AgentStatus, ApprovalPurpose, ApprovalRecord, BOOTSTRAP_TTL_DAYS,
-    BootstrapRecord, Gig, Tier, decide_approval, decide_registration,
+    AgentSettings, AgentStatus, ApprovalPurpose, Gig, Tier, decide_pause, is_online, online_since,
 };
-use heepr_domain::{AgentId, DomainError, Points, UserId};
+use heepr_domain::{AgentId, Points, UserId};
 
 /// An agent as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,18 +41,20 @@ pub struct AgentRecord {
     pub created_at: DateTime<Utc>,
     /// Last settings change.
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every settings change: a change decided on an older copy is refused.
+    pub(crate) version: i64,
 }
 
 impl AgentRecord {
-    /// Online = a successful poll in the last 60 minutes.
+    /// Whether it polled recently enough to count as online (the domain's rule).
     pub fn online(&self, now: DateTime<Utc>) -> bool {
-        self.last_seen_at.is_some_and(|t| now - t <= Duration::minutes(60))
+        is_online(self.last_seen_at, now)
     }
 }
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = agents)]
-struct AgentRow {
+struct AgentCols {
     id: String,
     owner_id: String,
     status: String,
@@ -64,12 +66,13 @@ struct AgentRow {
     last_seen_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    version: i64,
 }
 
-impl TryFrom<AgentRow> for AgentRecord {
+impl TryFrom<AgentCols> for AgentRecord {
     type Error = StoreError;
 
-    fn try_from(r: AgentRow) -> Result<Self> {
+    fn try_from(r: AgentCols) -> Result<Self> {
         let corrupt = |what: &str| StoreError::corrupt(format!("agent {}: {what}", r.id));
         Ok(Self {
             id: AgentId::parse(&r.id).ok_or_else(|| corrupt("id"))?,
@@ -83,6 +86,7 @@ impl TryFrom<AgentRow> for AgentRecord {
             last_seen_at: r.last_seen_at.map(|t| t.and_utc()),
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
+            version: r.version,
         })
     }
 }
@@ -150,10 +154,10 @@ fn derived(settings: &AgentSettings) -> (String, String, i64, i64) {
     (categories, search, min.get(), max.get())
 }
 
-fn load(c: &mut AnyConnection, id: &str) -> Result<AgentRecord> {
+pub(crate) fn load(c: &mut AnyConnection, id: &str) -> Result<AgentRecord> {
     agents::table
         .find(id)
-        .select(AgentRow::as_select())
+        .select(AgentCols::as_select())
         .first(c)
         .optional()?
         .ok_or(StoreError::NotFound)?
@@ -161,43 +165,12 @@ fn load(c: &mut AnyConnection, id: &str) -> Result<AgentRecord> {
 }
 
 /// Loads an agent only if `owner` owns it; anyone else gets `NotFound`.
-fn load_owned(c: &mut AnyConnection, owner: &UserId, id: &str) -> Result<AgentRecord> {
+pub(crate) fn load_owned(c: &mut AnyConnection, owner: &UserId, id: &str) -> Result<AgentRecord> {
     let a = load(c, id)?;
     if a.owner != *owner {
         return Err(StoreError::NotFound);
     }
     Ok(a)
-}
-
-fn insert_approval(
-    c: &mut AnyConnection,
-    agent: &AgentId,
-    owner: &UserId,
-    purpose: ApprovalPurpose,
-    code_hash: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    diesel::insert_into(approvals::table)
-        .values((
-            approvals::code_hash.eq(code_hash),
-            approvals::agent_id.eq(agent.as_str()),
-            approvals::owner_id.eq(owner.as_str()),
-            approvals::purpose.eq(purpose.as_str()),
-            approvals::created_at.eq(naive(now)),
-            approvals::expires_at.eq(naive(now + Duration::hours(APPROVAL_TTL_HOURS))),
-        ))
-        .execute_prepared(c)?;
-    Ok(())
-}
-
-fn revoke_live_keys(c: &mut AnyConnection, agent: &str, now: DateTime<Utc>) -> Result<usize> {
-    Ok(diesel::update(
-        api_keys::table
-            .filter(api_keys::agent_id.eq(agent))
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set(api_keys::revoked_at.eq(naive(now)))
-    .execute_prepared(c)?)
 }
 
 impl Store {
@@ -230,7 +203,9 @@ impl Store {
         };
         assign_gig_ids(&mut settings, &[]);
         let id = AgentId::from_unique(ulid());
-        self.write(|c| insert_agent(c, &id, owner, &settings, AgentStatus::Active, now))?;
+        let mut plan = Plan::new();
+        plan.insert(new_agent(&id, owner, &settings, AgentStatus::Active, now)?);
+        self.apply(&plan)?;
         Ok(id)
     }
 
@@ -248,201 +223,18 @@ impl Store {
         settings.validate()?;
         assign_gig_ids(&mut settings, &[]);
         let id = AgentId::from_unique(ulid());
-        self.write(|c| {
-            insert_agent(c, &id, owner, &settings, AgentStatus::PendingApproval, now)?;
-            insert_approval(c, &id, owner, ApprovalPurpose::Activate, approval_hash, now)?;
-            mail::queue(c, email, now)?;
-            load(c, id.as_str())
-        })
-    }
-
-    /// The owner confirms an approval code: the code is used up, a pending agent
-    /// becomes active, earlier unused bootstrap tokens are voided, and a new one
-    /// (by hash, 7 days) is stored. Returns the agent.
-    pub fn confirm_approval(
-        &self,
-        owner: &UserId,
-        code_hash: &str,
-        bootstrap_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<AgentRecord> {
-        let agent = self.write(|c| {
-            let row: Option<(String, String, String, NaiveDateTime, Option<NaiveDateTime>)> = approvals::table
-                .find(code_hash)
-                .select((
-                    approvals::agent_id,
-                    approvals::owner_id,
-                    approvals::purpose,
-                    approvals::expires_at,
-                    approvals::used_at,
-                ))
-                .first(c)
-                .optional()?;
-            let record = row.as_ref().map(|(_, o, _, exp, used)| ApprovalRecord {
-                owner_id: o.clone(),
-                expires_at: exp.and_utc(),
-                used: used.is_some(),
-            });
-            decide_approval(record.as_ref(), owner.as_str(), now)?;
-            let Some((agent_id, _, purpose, _, _)) = row else {
-                return Err(StoreError::NotFound);
-            };
-            let won = diesel::update(approvals::table.find(code_hash).filter(approvals::used_at.is_null()))
-                .set(approvals::used_at.eq(naive(now)))
-                .execute_prepared(c)?;
-            if won == 0 {
-                return Err(heepr_domain::agent::ApprovalError::Used.into());
-            }
-            if ApprovalPurpose::parse(&purpose) == Some(ApprovalPurpose::Activate) {
-                diesel::update(
-                    agents::table
-                        .find(&agent_id)
-                        .filter(agents::status.eq(AgentStatus::PendingApproval.as_str())),
-                )
-                .set((
-                    agents::status.eq(AgentStatus::Active.as_str()),
-                    agents::updated_at.eq(naive(now)),
-                ))
-                .execute_prepared(c)?;
-            }
-            diesel::update(
-                bootstrap_tokens::table
-                    .filter(bootstrap_tokens::agent_id.eq(&agent_id))
-                    .filter(bootstrap_tokens::used_at.is_null())
-                    .filter(bootstrap_tokens::voided_at.is_null()),
-            )
-            .set(bootstrap_tokens::voided_at.eq(naive(now)))
-            .execute_prepared(c)?;
-            diesel::insert_into(bootstrap_tokens::table)
-                .values((
-                    bootstrap_tokens::token_hash.eq(bootstrap_hash),
-                    bootstrap_tokens::agent_id.eq(&agent_id),
-                    bootstrap_tokens::created_at.eq(naive(now)),
-                    bootstrap_tokens::expires_at.eq(naive(now + Duration::days(BOOTSTRAP_TTL_DAYS))),
-                ))
-                .execute_prepared(c)?;
-            load(c, &agent_id)
-        })?;
-        self.cache.forget_agent(agent.id.as_str());
-        Ok(agent)
-    }
-
-    /// Starts a new email approval for a fresh bootstrap token; with `revoke_key` the
-    /// live key is revoked first (rotation).
-    pub fn request_bootstrap(
-        &self,
-        owner: &UserId,
-        agent: &str,
-        code_hash: &str,
-        email: &NewEmail,
-        revoke_key: bool,
-        now: DateTime<Utc>,
-    ) -> Result<AgentRecord> {
-        let a = self.write(|c| {
-            let a = load_owned(c, owner, agent)?;
-            if revoke_key {
-                revoke_live_keys(c, agent, now)?;
-            }
-            insert_approval(c, &a.id, owner, ApprovalPurpose::Bootstrap, code_hash, now)?;
-            mail::queue(c, email, now)?;
-            Ok(a)
-        })?;
-        self.cache.forget_agent(agent);
-        Ok(a)
-    }
-
-    /// Exchanges a bootstrap token for an API key (both by hash). Checks unknown →
-    /// used → expired → active key; under a race exactly one caller wins, because
-    /// the token is consumed with a conditional update.
-    pub fn register_agent(
-        &self,
-        token_hash: &str,
-        agent_id: &str,
-        key_hash: &str,
-        key_ttl: Option<Duration>,
-        now: DateTime<Utc>,
-    ) -> Result<AgentId> {
-        let id = self.write(|c| {
-            // Keys are counted before the token is read: a concurrent winner that commits in
-            // between then shows up as `used`, never as `active_key_exists`.
-            let live_keys: i64 = api_keys::table
-                .filter(api_keys::agent_id.eq(agent_id))
-                .filter(api_keys::revoked_at.is_null())
-                .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(naive(now))))
-                .count()
-                .get_result(c)?;
-            let row: Option<(String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>)> =
-                bootstrap_tokens::table
-                    .find(token_hash)
-                    .select((
-                        bootstrap_tokens::agent_id,
-                        bootstrap_tokens::expires_at,
-                        bootstrap_tokens::used_at,
-                        bootstrap_tokens::voided_at,
-                    ))
-                    .first(c)
-                    .optional()?;
-            let record = row.map(|(a, exp, used, voided)| BootstrapRecord {
-                agent_id: a,
-                expires_at: exp.and_utc(),
-                used: used.is_some(),
-                voided: voided.is_some(),
-            });
-            decide_registration(record.as_ref(), agent_id, live_keys > 0, now)?;
-            let won = diesel::update(
-                bootstrap_tokens::table
-                    .find(token_hash)
-                    .filter(bootstrap_tokens::used_at.is_null()),
-            )
-            .set(bootstrap_tokens::used_at.eq(naive(now)))
-            .execute_prepared(c)?;
-            if won == 0 {
-                return Err(heepr_domain::agent::RegisterError::Used.into());
-            }
-            diesel::insert_into(api_keys::table)
-                .values((
-                    api_keys::key_hash.eq(key_hash),
-                    api_keys::agent_id.eq(agent_id),
-                    api_keys::created_at.eq(naive(now)),
-                    api_keys::expires_at.eq(key_ttl.map(|t| naive(now + t))),
-                ))
-                .execute_prepared(c)?;
-            AgentId::parse(agent_id).ok_or(StoreError::NotFound)
-        });
-        // A PostgreSQL loser blocked on the token row may also fail on the key insert
-        // race; either way it lost to a concurrent registration.
-        let id = id.map_err(|e| match e {
-            StoreError::Database(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::SerializationFailure,
-                _,
-            )) => heepr_domain::agent::RegisterError::Used.into(),
-            other => other,
-        })?;
-        self.cache.forget_agent(id.as_str());
-        Ok(id)
-    }
-
-    /// Revokes the agent's live API key(s). Returns whether one was live.
-    pub fn revoke_agent_key(&self, owner: &UserId, agent: &str, now: DateTime<Utc>) -> Result<bool> {
-        let n = self.write(|c| {
-            load_owned(c, owner, agent)?;
-            revoke_live_keys(c, agent, now)
-        })?;
-        self.cache.forget_agent(agent);
-        Ok(n > 0)
-    }
-
-    /// Whether the agent has a live key (for the owner's dashboard).
-    pub fn agent_has_live_key(&self, agent: &str, now: DateTime<Utc>) -> Result<bool> {
-        self.read(|c| {
-            let n: i64 = api_keys::table
-                .filter(api_keys::agent_id.eq(agent))
-                .filter(api_keys::revoked_at.is_null())
-                .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(naive(now))))
-                .count()
-                .get_result(c)?;
-            Ok(n > 0)
-        })
+        let mut plan = Plan::new();
+        plan.insert(new_agent(&id, owner, &settings, AgentStatus::PendingApproval, now)?);
+        plan.insert(crate::credentials::new_approval(
+            &id,
+            owner,
+            ApprovalPurpose::Activate,
+            approval_hash,
+            now,
+        ));
+        plan.insert(mail::row(email, now));
+        self.apply(&plan)?;
+        self.read(|c| load(c, id.as_str()))
     }
 
     /// Any agent (public profile, skill rendering).
@@ -462,10 +254,10 @@ impl Store {
     /// All of `owner`'s agents, newest first.
     pub fn owner_agents(&self, owner: &UserId) -> Result<Vec<AgentRecord>> {
         self.read(|c| {
-            let rows: Vec<AgentRow> = agents::table
+            let rows: Vec<AgentCols> = agents::table
                 .filter(agents::owner_id.eq(owner.as_str()))
                 .order((agents::created_at.desc(), agents::id.desc()))
-                .select(AgentRow::as_select())
+                .select(AgentCols::as_select())
                 .load(c)?;
             rows.into_iter().map(AgentRecord::try_from).collect()
         })
@@ -476,31 +268,32 @@ impl Store {
         &self,
         owner: &UserId,
         id: &str,
-        mut settings: AgentSettings,
+        settings: AgentSettings,
         now: DateTime<Utc>,
     ) -> Result<AgentRecord> {
         settings.validate()?;
-        let a = self.write(|c| {
-            let before = load_owned(c, owner, id)?;
+        crate::order::retrying(|| {
+            let before = self.read(|c| load_owned(c, owner, id))?;
+            let mut settings = settings.clone();
             assign_gig_ids(&mut settings, &before.settings.gigs);
-            let (categories, search, min, max) = derived(&settings);
-            diesel::update(agents::table.find(id))
-                .set((
-                    agents::name.eq(&settings.name),
-                    agents::settings.eq(serde_json::to_string(&settings).map_err(StoreError::corrupt)?),
-                    agents::description.eq(&settings.description),
-                    agents::categories.eq(categories),
-                    agents::search.eq(search),
-                    agents::price_min.eq(min),
-                    agents::price_max.eq(max),
-                    agents::updated_at.eq(naive(now)),
-                    agents::version.eq(agents::version + 1),
-                ))
-                .execute_prepared(c)?;
-            load(c, id)
+            let (categories, search, price_min, price_max) = derived(&settings);
+            let mut plan = Plan::new();
+            plan.change(Change::AgentSettings {
+                id: id.to_owned(),
+                expected_version: before.version,
+                name: settings.name.clone(),
+                settings: serde_json::to_string(&settings).map_err(StoreError::corrupt)?,
+                description: settings.description.clone(),
+                categories,
+                search,
+                price_min,
+                price_max,
+                at: naive(now),
+            });
+            self.apply(&plan)
         })?;
         self.cache.forget_agent(id);
-        Ok(a)
+        self.read(|c| load(c, id))
     }
 
     /// Pauses or resumes an approved agent. `owner = None` means the agent itself
@@ -512,30 +305,24 @@ impl Store {
         paused: bool,
         now: DateTime<Utc>,
     ) -> Result<AgentRecord> {
-        let a = self.write(|c| {
-            let a = match owner {
-                Some(o) => load_owned(c, o, id)?,
-                None => load(c, id)?,
-            };
-            if a.status == AgentStatus::PendingApproval {
-                return Err(DomainError::InvalidInput {
-                    field: "status",
-                    message: "the agent is not approved yet".into(),
-                }
-                .into());
-            }
-            let status = if paused {
-                AgentStatus::Paused
-            } else {
-                AgentStatus::Active
-            };
-            diesel::update(agents::table.find(id))
-                .set((agents::status.eq(status.as_str()), agents::updated_at.eq(naive(now))))
-                .execute_prepared(c)?;
-            load(c, id)
+        crate::order::retrying(|| {
+            let a = self.read(|c| match owner {
+                Some(o) => load_owned(c, o, id),
+                None => load(c, id),
+            })?;
+            let to = decide_pause(a.status, paused)?;
+            let mut plan = Plan::new();
+            plan.change(Change::AgentStatus {
+                id: id.to_owned(),
+                from: vec![a.status.as_str()],
+                to: to.as_str(),
+                optional: false,
+                at: naive(now),
+            });
+            self.apply(&plan)
         })?;
         self.cache.forget_agent(id);
-        Ok(a)
+        self.read(|c| load(c, id))
     }
 
     /// The public list: approved agents matching `q`, one page.
@@ -543,7 +330,7 @@ impl Store {
         self.read(|c| {
             let mut query = agents::table
                 .filter(agents::status.ne(AgentStatus::PendingApproval.as_str()))
-                .select(AgentRow::as_select())
+                .select(AgentCols::as_select())
                 .into_boxed();
             if let Some(cat) = &q.category {
                 query = query.filter(
@@ -566,7 +353,7 @@ impl Store {
                     .filter((agents::rating_sum * 10).ge(agents::rating_count * tenths));
             }
             if let Some(online) = q.online {
-                let since = naive(now - Duration::minutes(60));
+                let since = naive(online_since(now));
                 query = if online {
                     query.filter(agents::last_seen_at.ge(since))
                 } else {
@@ -589,7 +376,7 @@ impl Store {
                 BrowseSort::Orders => query.order((agents::completed_count.desc(), agents::id.desc())),
                 BrowseSort::Price => query.order((agents::price_min.asc(), agents::id.desc())),
             };
-            let rows: Vec<AgentRow> = query.limit(q.limit.clamp(1, 100)).offset(q.offset.max(0)).load(c)?;
+            let rows: Vec<AgentCols> = query.limit(q.limit.clamp(1, 100)).offset(q.offset.max(0)).load(c)?;
             rows.into_iter().map(AgentRecord::try_from).collect()
         })
     }
@@ -599,34 +386,31 @@ fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-fn insert_agent(
-    c: &mut AnyConnection,
+/// A new agent's row.
+fn new_agent(
     id: &AgentId,
     owner: &UserId,
     settings: &AgentSettings,
     status: AgentStatus,
     now: DateTime<Utc>,
-) -> Result<()> {
-    let (categories, search, min, max) = derived(settings);
-    diesel::insert_into(agents::table)
-        .values((
-            agents::id.eq(id.as_str()),
-            agents::owner_id.eq(owner.as_str()),
-            agents::name.eq(&settings.name),
-            agents::status.eq(status.as_str()),
-            agents::suspended.eq(false),
-            agents::settings.eq(serde_json::to_string(settings).map_err(StoreError::corrupt)?),
-            agents::description.eq(&settings.description),
-            agents::categories.eq(categories),
-            agents::search.eq(search),
-            agents::price_min.eq(min),
-            agents::price_max.eq(max),
-            agents::event_seq.eq(0i64),
-            agents::delivered_seq.eq(0i64),
-            agents::created_at.eq(naive(now)),
-            agents::updated_at.eq(naive(now)),
-            agents::version.eq(0i64),
-        ))
-        .execute_prepared(c)?;
-    Ok(())
+) -> Result<NewRow> {
+    let (categories, search, price_min, price_max) = derived(settings);
+    Ok(NewRow::Agent(AgentRow {
+        id: id.to_string(),
+        owner_id: owner.to_string(),
+        name: settings.name.clone(),
+        status: status.as_str(),
+        suspended: false,
+        settings: serde_json::to_string(settings).map_err(StoreError::corrupt)?,
+        description: settings.description.clone(),
+        categories,
+        search,
+        price_min,
+        price_max,
+        event_seq: 0,
+        delivered_seq: 0,
+        created_at: naive(now),
+        updated_at: naive(now),
+        version: 0,
+    }))
 }

@@ -6,24 +6,24 @@
 //! and claims the offer in one transaction, so an offer becomes at most one order.
 
 use crate::connection::AnyConnection;
-use crate::delivery::{agent_for_order, insert_placed};
+use crate::delivery::agent_for_order;
 use crate::error::{Result, StoreError};
 use crate::idempotency::Once;
 use crate::mail::{self, NewEmail};
-use crate::prepared::KeepPrepared;
+use crate::plan::record::{Change, MessageRow, NewRow, OfferRow, ThreadRow};
+use crate::plan::{Plan, Step};
 use crate::rows::naive;
 use crate::schema::{agents, messages, offers, orders, threads, users};
 use crate::{Store, micros, ulid};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use heepr_domain::agent::{AgentSettings, validate_inputs};
+use heepr_domain::agent::AgentSettings;
 use heepr_domain::chat::{
-    AuthorKind, ChatError, OfferDraft, OfferState, assistant_reply, decide_offer_acceptance, find_terms,
-    offer_delivery_days, thread_is_writable, thread_role, validate_message, validate_offer,
+    AuthorKind, ChatError, OfferDraft, OfferState, assistant_reply, decide_human_request, decide_offer_acceptance,
+    decide_offer_creation, decide_post, thread_is_writable, thread_role, validate_message, validate_offer,
 };
-use heepr_domain::{
-    AgentId, DomainError, FeeBps, Order, OrderId, OrderState, PlaceOrder, Points, Policy, UserId, WorkSpec,
-};
+use heepr_domain::order::{AgentTerms, Pick, Placement, order_to_place, place_order};
+use heepr_domain::{AgentId, FeeBps, Order, OrderId, OrderState, Points, Policy, UserId};
 
 /// A thread as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,36 +253,37 @@ fn writable(c: &mut AnyConnection, t: &ThreadRecord, now: DateTime<Utc>) -> Resu
     Ok(thread_is_writable(Some(state), terminal_at, now))
 }
 
-fn insert_message(
-    c: &mut AnyConnection,
+/// A message's row and its thread's new last activity, added to `plan`; returns the
+/// message as it will be stored.
+fn post(
+    plan: &mut Plan,
     thread: &str,
     kind: AuthorKind,
     author: Option<&str>,
     body: &str,
     at: DateTime<Utc>,
-) -> Result<MessageRecord> {
+) -> MessageRecord {
     let id = format!("msg_{}", ulid());
-    diesel::insert_into(messages::table)
-        .values((
-            messages::id.eq(&id),
-            messages::thread_id.eq(thread),
-            messages::author_kind.eq(kind.as_str()),
-            messages::author_id.eq(author),
-            messages::body.eq(body),
-            messages::created_at.eq(naive(at)),
-        ))
-        .execute_prepared(c)?;
-    diesel::update(threads::table.find(thread))
-        .set(threads::updated_at.eq(naive(at)))
-        .execute_prepared(c)?;
-    Ok(MessageRecord {
+    plan.insert(NewRow::Message(MessageRow {
+        id: id.clone(),
+        thread_id: thread.to_owned(),
+        author_kind: kind.as_str(),
+        author_id: author.map(str::to_owned),
+        body: body.to_owned(),
+        created_at: naive(at),
+    }));
+    plan.change(Change::TouchThread {
+        id: thread.to_owned(),
+        at: naive(at),
+    });
+    MessageRecord {
         id,
         thread_id: thread.to_owned(),
         author_kind: kind,
         author_id: author.map(str::to_owned),
         body: body.to_owned(),
         created_at: micros(at),
-    })
+    }
 }
 
 fn view(c: &mut AnyConnection, thread: ThreadRecord, role: AuthorKind, now: DateTime<Utc>) -> Result<ThreadView> {
@@ -330,28 +331,20 @@ fn view(c: &mut AnyConnection, thread: ThreadRecord, role: AuthorKind, now: Date
     })
 }
 
-fn new_thread(
-    c: &mut AnyConnection,
-    agent: &str,
-    customer: &str,
-    owner: &str,
-    order: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<ThreadRecord> {
+/// A new thread's row; returns its id.
+fn open(plan: &mut Plan, agent: &str, customer: &str, owner: &str, order: Option<&str>, now: DateTime<Utc>) -> String {
     let id = format!("thr_{}", ulid());
-    diesel::insert_into(threads::table)
-        .values((
-            threads::id.eq(&id),
-            threads::agent_id.eq(agent),
-            threads::customer_id.eq(customer),
-            threads::owner_id.eq(owner),
-            threads::order_id.eq(order),
-            threads::human_requested.eq(false),
-            threads::created_at.eq(naive(now)),
-            threads::updated_at.eq(naive(now)),
-        ))
-        .execute_prepared(c)?;
-    load_thread(c, &id)
+    plan.insert(NewRow::Thread(ThreadRow {
+        id: id.clone(),
+        agent_id: agent.to_owned(),
+        customer_id: customer.to_owned(),
+        owner_id: owner.to_owned(),
+        order_id: order.map(str::to_owned),
+        human_requested: false,
+        created_at: naive(now),
+        updated_at: naive(now),
+    }));
+    id
 }
 
 fn is_unique_violation(e: &StoreError) -> bool {
@@ -378,19 +371,29 @@ impl Store {
     ) -> Result<ThreadView> {
         let now = micros(now);
         let body = validate_message("message", message)?;
-        self.write(|c| {
-            let (owner, _, settings) = agent_for_order(c, agent_id)?;
-            let t = new_thread(c, agent_id, customer.as_str(), owner.as_str(), None, now)?;
-            insert_message(c, &t.id, AuthorKind::Customer, Some(customer.as_str()), &body, now)?;
-            insert_message(
-                c,
-                &t.id,
-                AuthorKind::Assistant,
-                None,
-                &assistant_reply(&settings),
-                now + Duration::microseconds(1),
-            )?;
-            let t = load_thread(c, &t.id)?;
+        let (owner, _, settings) = self.query(|c| agent_for_order(c, agent_id))?;
+        let mut plan = Plan::new();
+        let id = open(&mut plan, agent_id, customer.as_str(), owner.as_str(), None, now);
+        post(
+            &mut plan,
+            &id,
+            AuthorKind::Customer,
+            Some(customer.as_str()),
+            &body,
+            now,
+        );
+        let reply = assistant_reply(&settings);
+        post(
+            &mut plan,
+            &id,
+            AuthorKind::Assistant,
+            None,
+            &reply,
+            now + Duration::microseconds(1),
+        );
+        self.apply(&plan)?;
+        self.read(|c| {
+            let t = load_thread(c, &id)?;
             view(c, t, AuthorKind::Customer, now)
         })
     }
@@ -427,21 +430,17 @@ impl Store {
     pub fn post_message(&self, id: &str, viewer: Viewer<'_>, body: &str, now: DateTime<Utc>) -> Result<MessageRecord> {
         let now = micros(now);
         let body = validate_message("body", body)?;
-        self.write(|c| {
+        let (t, role, writable) = self.read(|c| {
             let t = load_thread(c, id)?;
             let role = role_of(&t, viewer)?;
-            if role == AuthorKind::Support {
-                return Err(DomainError::NotPermitted {
-                    actor: "support",
-                    command: "post",
-                }
-                .into());
-            }
-            if !writable(c, &t, now)? {
-                return Err(ChatError::ReadOnly.into());
-            }
-            insert_message(c, &t.id, role, Some(viewer.user.as_str()), &body, now)
-        })
+            let writable = writable(c, &t, now)?;
+            Ok((t, role, writable))
+        })?;
+        decide_post(role, writable)?;
+        let mut plan = Plan::new();
+        let message = post(&mut plan, &t.id, role, Some(viewer.user.as_str()), &body, now);
+        self.apply(&plan)?;
+        Ok(message)
     }
 
     /// The customer asks for a human: the flag is set and an email to the owner is
@@ -454,31 +453,44 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ThreadRecord> {
         let now = micros(now);
-        self.write(|c| {
-            let t = load_thread(c, id)?;
-            if role_of(&t, viewer)? != AuthorKind::Customer {
-                return Err(StoreError::NotFound);
-            }
-            if t.human_requested {
-                return Ok(t);
-            }
-            diesel::update(threads::table.find(&t.id))
-                .set((threads::human_requested.eq(true), threads::updated_at.eq(naive(now))))
-                .execute_prepared(c)?;
-            let to: String = users::table.find(&t.owner_id).select(users::email).first(c)?;
-            let agent: String = agents::table.find(&t.agent_id).select(agents::name).first(c)?;
-            let email = NewEmail {
-                to,
-                subject: format!("A customer asks for a human: {agent}"),
-                body: format!(
-                    "A customer chatting with {agent} asked to talk to a person.\n\n\
-                     Open the thread: {base_url}/threads/{}\n",
-                    t.id
-                ),
-            };
-            mail::queue(c, &email, now)?;
-            load_thread(c, &t.id)
-        })
+        let (t, to, agent) = self
+            .read(|c| {
+                let t = load_thread(c, id)?;
+                let role = role_of(&t, viewer)?;
+                if !decide_human_request(role, t.human_requested)? {
+                    return Ok((t, None, None));
+                }
+                let to: String = users::table.find(&t.owner_id).select(users::email).first(c)?;
+                let agent: String = agents::table.find(&t.agent_id).select(agents::name).first(c)?;
+                Ok((t, Some(to), Some(agent)))
+            })
+            .map_err(|e| match e {
+                StoreError::Chat(ChatError::NotAParty) => StoreError::NotFound,
+                other => other,
+            })?;
+        let (Some(to), Some(agent)) = (to, agent) else {
+            return Ok(t);
+        };
+        let email = NewEmail {
+            to,
+            subject: format!("A customer asks for a human: {agent}"),
+            body: format!(
+                "A customer chatting with {agent} asked to talk to a person.\n\n\
+                 Open the thread: {base_url}/threads/{}\n",
+                t.id
+            ),
+        };
+        let mut plan = Plan::new();
+        plan.change(Change::HumanRequested {
+            id: t.id.clone(),
+            at: naive(now),
+        });
+        plan.insert(mail::row(&email, now));
+        match self.apply(&plan) {
+            // A concurrent request asked first (and queued the one email).
+            Ok(()) | Err(StoreError::Contention) => self.read(|c| load_thread(c, &t.id)),
+            Err(e) => Err(e),
+        }
     }
 
     /// The owner of the thread's agent makes an offer in a pre-sale thread, checked
@@ -491,38 +503,40 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<OfferRecord> {
         let now = micros(now);
-        self.write(|c| {
+        let (t, settings) = self.read(|c| {
             let t = load_thread(c, thread_id)?;
-            if t.owner_id != owner.as_str() {
-                return Err(StoreError::NotFound);
-            }
-            if t.order_id.is_some() {
-                return Err(ChatError::NotPreSale.into());
-            }
+            decide_offer_creation(t.owner_id == owner.as_str(), t.order_id.is_none()).map_err(|e| match e {
+                ChatError::NotAParty => StoreError::NotFound,
+                other => other.into(),
+            })?;
             let settings: String = agents::table.find(&t.agent_id).select(agents::settings).first(c)?;
             let settings: AgentSettings = serde_json::from_str(&settings).map_err(StoreError::corrupt)?;
-            let v = validate_offer(&settings, draft, now)?;
-            let d = v.draft;
-            let id = format!("off_{}", ulid());
-            diesel::insert_into(offers::table)
-                .values((
-                    offers::id.eq(&id),
-                    offers::thread_id.eq(&t.id),
-                    offers::agent_id.eq(&t.agent_id),
-                    offers::gig_id.eq(&d.gig_id),
-                    offers::tier.eq(&d.tier),
-                    offers::price.eq(d.price.get()),
-                    offers::deadline.eq(naive(d.deadline)),
-                    offers::scope.eq(&d.scope),
-                    offers::inputs.eq(d.inputs.to_string()),
-                    offers::expires_at.eq(naive(v.expires_at)),
-                    offers::accepted_order_id.eq(None::<String>),
-                    offers::created_at.eq(naive(now)),
-                ))
-                .execute_prepared(c)?;
-            diesel::update(threads::table.find(&t.id))
-                .set(threads::updated_at.eq(naive(now)))
-                .execute_prepared(c)?;
+            Ok((t, settings))
+        })?;
+        let v = validate_offer(&settings, draft, now)?;
+        let d = v.draft;
+        let id = format!("off_{}", ulid());
+        let mut plan = Plan::new();
+        plan.insert(NewRow::Offer(OfferRow {
+            id: id.clone(),
+            thread_id: t.id.clone(),
+            agent_id: t.agent_id.clone(),
+            gig_id: d.gig_id,
+            tier: d.tier,
+            price: d.price.get(),
+            deadline: naive(d.deadline),
+            scope: d.scope,
+            inputs: d.inputs.to_string(),
+            expires_at: naive(v.expires_at),
+            accepted_order_id: None,
+            created_at: naive(now),
+        }));
+        plan.change(Change::TouchThread {
+            id: t.id.clone(),
+            at: naive(now),
+        });
+        self.apply(&plan)?;
+        self.read(|c| {
             let row: OfferCols = offers::table.find(&id).select(OFFER_COLS).first(c)?;
             offer_record(row)
         })
@@ -545,7 +559,7 @@ impl Store {
     ) -> Result<Order> {
         let now = micros(now);
         let order = self.once(once, || {
-            self.write(|c| {
+            let (offer, t) = self.read(|c| {
                 let offer: OfferCols = offers::table
                     .find(offer_id)
                     .select(OFFER_COLS)
@@ -554,58 +568,54 @@ impl Store {
                     .ok_or(StoreError::NotFound)?;
                 let offer = offer_record(offer)?;
                 let t = load_thread(c, &offer.thread_id)?;
-                let state = OfferState {
-                    accepted: offer.accepted_order_id.is_some(),
-                    expires_at: offer.expires_at,
-                    deadline: offer.deadline,
-                };
-                decide_offer_acceptance(&state, t.customer_id == customer.as_str(), now).map_err(|e| match e {
-                    ChatError::NotAParty => StoreError::NotFound,
-                    other => other.into(),
-                })?;
-                let id = OrderId::from_unique(ulid());
-                let claimed = diesel::update(
-                    offers::table
-                        .find(&offer.id)
-                        .filter(offers::accepted_order_id.is_null()),
-                )
-                .set(offers::accepted_order_id.eq(id.as_str()))
-                .execute_prepared(c)?;
-                if claimed == 0 {
-                    return Err(ChatError::OfferAccepted.into());
-                }
-                let (owner, availability, settings) = agent_for_order(c, &offer.agent_id)?;
-                let (gig, tier) = find_terms(&settings, &offer.gig_id, &offer.tier)?;
-                let inputs = validate_inputs(&gig.form, &offer.inputs, &[])?;
-                let cmd = PlaceOrder {
-                    id,
+                Ok((offer, t))
+            })?;
+            let state = OfferState {
+                accepted: offer.accepted_order_id.is_some(),
+                expires_at: offer.expires_at,
+                deadline: offer.deadline,
+            };
+            decide_offer_acceptance(&state, t.customer_id == customer.as_str(), now).map_err(|e| match e {
+                ChatError::NotAParty => StoreError::NotFound,
+                other => other.into(),
+            })?;
+            let (owner, availability, settings) = self.query(|c| agent_for_order(c, &offer.agent_id))?;
+            let cmd = order_to_place(
+                Placement {
+                    id: OrderId::from_unique(ulid()),
                     customer: customer.clone(),
-                    owner,
                     agent: AgentId::parse(&offer.agent_id).ok_or_else(|| StoreError::corrupt("offer agent"))?,
-                    availability,
-                    accept_mode: settings.accept_mode.clone(),
-                    price: offer.price,
-                    fee_bps,
-                    work: WorkSpec {
-                        gig_title: gig.title.clone(),
-                        tier_name: tier.name.clone(),
-                        inputs: serde_json::Value::Object(inputs),
-                        scope: Some(offer.scope.clone()),
-                        brief: None,
-                        attachments: Vec::new(),
-                        delivery_days: offer_delivery_days(offer.deadline, now),
-                        category: gig.category.clone(),
+                    terms: AgentTerms {
+                        owner: &owner,
+                        availability,
+                        settings: &settings,
                     },
-                    revisions_included: tier.revisions,
-                    auto_approve_deliveries: settings.auto_approve_deliveries,
-                    from_offer: true,
-                };
-                let order = insert_placed(c, cmd, &[], once, policy, now)?;
-                diesel::update(threads::table.find(&t.id))
-                    .set(threads::updated_at.eq(naive(now)))
-                    .execute_prepared(c)?;
-                Ok(order)
-            })
+                    gig_id: &offer.gig_id,
+                    tier: &offer.tier,
+                    inputs: &offer.inputs,
+                    fee_bps,
+                    pick: Pick::Offer {
+                        price: offer.price,
+                        scope: offer.scope.clone(),
+                        deadline: offer.deadline,
+                    },
+                },
+                now,
+            )?;
+            let d = place_order(cmd, policy, now)?;
+            // The offer is claimed in the order's own plan: an offer becomes at most
+            // one order, and a concurrent second accept writes nothing.
+            let mut plan = crate::order::placement(&d, &[], once, now)?;
+            plan.push_first(Step::Change(Change::ClaimOffer {
+                id: offer.id.clone(),
+                order_id: d.order.id.to_string(),
+            }));
+            plan.change(Change::TouchThread {
+                id: t.id.clone(),
+                at: naive(now),
+            });
+            self.apply(&plan)?;
+            Ok(d.order)
         })?;
         self.placed(&order);
         Ok(order)
@@ -654,19 +664,20 @@ impl Store {
         if let Some(t) = self.read(|c| find(c).and_then(|t| t.map(|t| view(c, t, role, now)).transpose()))? {
             return Ok(t);
         }
-        let created = self.write(|c| {
-            let t = match find(c)? {
-                Some(t) => t,
-                None => new_thread(
-                    c,
-                    o.agent.as_str(),
-                    o.customer.as_str(),
-                    o.owner.as_str(),
-                    Some(o.id.as_str()),
-                    now,
-                )?,
-            };
-            view(c, t, role, now)
+        let mut plan = Plan::new();
+        let id = open(
+            &mut plan,
+            o.agent.as_str(),
+            o.customer.as_str(),
+            o.owner.as_str(),
+            Some(o.id.as_str()),
+            now,
+        );
+        let created = self.apply(&plan).and_then(|()| {
+            self.read(|c| {
+                let t = load_thread(c, &id)?;
+                view(c, t, role, now)
+            })
         });
         match created {
             // Another request created it first.

@@ -197,22 +197,6 @@ pub(crate) fn agent_for_order(
     Ok((owner, availability, settings))
 }
 
-/// Decides a placement and writes the order, its attachments' rows and every effect
-/// (escrow hold, first event or notification) on the caller's transaction. Shared by
-/// orders placed from a gig and from an accepted offer.
-pub(crate) fn insert_placed(
-    c: &mut AnyConnection,
-    cmd: PlaceOrder,
-    attachments: &[StagedFile],
-    once: Option<&Once<Order>>,
-    policy: &Policy,
-    now: DateTime<Utc>,
-) -> Result<Order> {
-    let d = place_order(cmd, policy, now)?;
-    crate::order::placement(&d, attachments, once, now)?.apply(c)?;
-    Ok(d.order)
-}
-
 /// A new blob key (also the body of the file id).
 pub fn new_file_key() -> String {
     ulid()

@@ -161,7 +161,7 @@ impl Store {
 
     /// Deletes keys claimed before `before` (kept [`KEEP_DAYS`] days).
     pub fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize> {
-        self.write(|c| {
+        self.bookkeeping(|c| {
             Ok(
                 diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(naive(before))))
                     .execute(c)?,

@@ -5,32 +5,12 @@ use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::plan::TransferRow;
 use crate::prepared::KeepPrepared;
-use crate::rows::naive;
 use crate::schema::{accounts, agents, orders, transfers, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use heepr_domain::ledger::{LedgerSnapshot, Violation, check_invariants};
 use heepr_domain::{AccountRef, AgentId, DomainError, OrderId, OrderState, Points, Transfer, TransferKind, UserId};
-
-/// Creates an empty account.
-pub(crate) fn open_account(c: &mut AnyConnection, acct: &AccountRef, now: DateTime<Utc>) -> Result<()> {
-    diesel::insert_into(accounts::table)
-        .values((
-            accounts::id.eq(acct.key()),
-            accounts::balance.eq(0i64),
-            accounts::created_at.eq(naive(now)),
-        ))
-        .execute_prepared(c)?;
-    Ok(())
-}
-
-/// Moves points and logs the transfer, as a one-step plan.
-pub(crate) fn apply_transfer(c: &mut AnyConnection, t: &Transfer, now: DateTime<Utc>) -> Result<()> {
-    let mut plan = crate::plan::Plan::new();
-    plan.push(crate::plan::transfer(t, now));
-    plan.apply(c)
-}
 
 /// Moves points and logs the transfer. The debit is conditional (`balance >= amount`)
 /// so two concurrent debits can never overdraw a wallet, on either backend, without

@@ -8,6 +8,7 @@ pub mod agent;
 mod cache;
 pub mod chat;
 pub mod connection;
+pub mod credentials;
 pub mod delivery;
 pub mod dialect;
 mod error;
@@ -119,7 +120,7 @@ impl Store {
 
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
     /// otherwise (and if it panics).
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+    fn in_transaction<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
         if let Some(writer) = &self.sqlite_writer {
             return writer.run(f);
         }
@@ -129,12 +130,22 @@ impl Store {
         })
     }
 
-    /// Applies `plan` as one write: through SQLite's writer, or on PostgreSQL as one
-    /// call outside any explicit transaction (the call commits on its own).
+    /// A write that no rule decides — handing out events, heartbeats, the outbox's send
+    /// lease, retention purges — in one transaction. Everything a user or an agent
+    /// causes is a plan ([`Store::apply`]).
+    pub(crate) fn bookkeeping<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        self.in_transaction(f)
+    }
+
+    /// Applies `plan` as one write — **the** way the store writes: through SQLite's
+    /// writer, or on PostgreSQL as one `heepr_apply_v1` call outside any explicit
+    /// transaction (the call commits on its own), or, for plans with steps that
+    /// function does not know, statement by statement in one transaction.
     pub(crate) fn apply(&self, plan: &plan::Plan) -> Result<()> {
         match &self.sqlite_writer {
             Some(writer) => writer.run(|c| plan.apply(c)),
-            None => self.with_conn(|c| plan.apply(c)),
+            None if plan.in_server() => self.with_conn(|c| plan.apply(c)),
+            None => self.in_transaction(|c| plan.apply(c)),
         }
     }
 

@@ -2,6 +2,8 @@
 //! causes them, and a sender drains the queue.
 
 use crate::error::Result;
+use crate::plan::Plan;
+use crate::plan::record::Change;
 use crate::prepared::KeepPrepared;
 use crate::rows::naive;
 use crate::schema::emails;
@@ -53,19 +55,16 @@ const EMAIL_COLS: (
 /// Gives up on an email after this many failed attempts.
 pub const MAX_ATTEMPTS: i32 = 10;
 
-pub(crate) fn queue(c: &mut crate::AnyConnection, email: &NewEmail, now: DateTime<Utc>) -> Result<String> {
-    let id = format!("eml_{}", ulid());
-    diesel::insert_into(emails::table)
-        .values((
-            emails::id.eq(&id),
-            emails::to_email.eq(&email.to),
-            emails::subject.eq(&email.subject),
-            emails::body.eq(&email.body),
-            emails::created_at.eq(naive(now)),
-            emails::attempts.eq(0),
-        ))
-        .execute_prepared(c)?;
-    Ok(id)
+/// A queued email's row, written by the plan of the change that causes it.
+pub(crate) fn row(email: &NewEmail, now: DateTime<Utc>) -> crate::plan::record::NewRow {
+    crate::plan::record::NewRow::Email(crate::plan::record::EmailRow {
+        id: format!("eml_{}", ulid()),
+        to_email: email.to.clone(),
+        subject: email.subject.clone(),
+        body: email.body.clone(),
+        created_at: naive(now),
+        attempts: 0,
+    })
 }
 
 impl Store {
@@ -96,7 +95,7 @@ impl Store {
         if candidates.is_empty() {
             return Ok(candidates);
         }
-        self.write(|c| {
+        self.bookkeeping(|c| {
             let mut claimed = Vec::with_capacity(candidates.len());
             for e in candidates {
                 let n = diesel::update(
@@ -118,26 +117,22 @@ impl Store {
     /// Marks an email sent. Its body is replaced: approval links are secrets, and the
     /// outbox keeps rows for a year.
     pub fn mark_email_sent(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
-        self.write(|c| {
-            diesel::update(emails::table.find(id))
-                .set((emails::sent_at.eq(naive(now)), emails::body.eq("[sent; body removed]")))
-                .execute_prepared(c)?;
-            Ok(())
-        })
+        let mut plan = Plan::new();
+        plan.change(Change::EmailSent {
+            id: id.to_owned(),
+            at: naive(now),
+        });
+        self.apply(&plan)
     }
 
     /// Records a failed attempt.
     pub fn mark_email_failed(&self, id: &str, error: &str) -> Result<()> {
-        self.write(|c| {
-            diesel::update(emails::table.find(id))
-                .set((
-                    emails::attempts.eq(emails::attempts + 1),
-                    emails::last_error.eq(error),
-                    emails::claimed_until.eq(None::<chrono::NaiveDateTime>),
-                ))
-                .execute_prepared(c)?;
-            Ok(())
-        })
+        let mut plan = Plan::new();
+        plan.change(Change::EmailFailed {
+            id: id.to_owned(),
+            error: error.to_owned(),
+        });
+        self.apply(&plan)
     }
 
     /// Every email queued to `to`, newest first (for tests and the admin outbox view).

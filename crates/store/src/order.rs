@@ -238,7 +238,7 @@ fn load(c: &mut AnyConnection, id: &OrderId) -> Result<Order> {
 
 /// Retries a transaction that lost an optimistic race (or a PostgreSQL deadlock or
 /// serialization failure) against fresh state.
-fn retrying<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
+pub(crate) fn retrying<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let mut last = StoreError::Contention;
     for _ in 0..ATTEMPTS {
         match f() {

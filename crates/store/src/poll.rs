@@ -145,7 +145,7 @@ impl Store {
             return Ok(0);
         }
         let n = beats.len();
-        let result = self.write(|c| {
+        let result = self.bookkeeping(|c| {
             for (agent, at) in &beats {
                 diesel::update(agents::table.find(agent))
                     .set(agents::last_seen_at.eq(naive(*at)))
@@ -224,7 +224,7 @@ impl Store {
                 }
                 rows
             }
-            _ => self.write(|c| {
+            _ => self.bookkeeping(|c| {
                 let delivered: i64 = agents::table
                     .find(agent.as_str())
                     .select(agents::delivered_seq)
@@ -276,7 +276,7 @@ impl Store {
     /// are kept whatever their age.
     pub fn purge_delivered_events(&self, before: DateTime<Utc>) -> Result<usize> {
         let before = naive(before);
-        self.write(|c| {
+        self.bookkeeping(|c| {
             let delivered = agents::table
                 .filter(agents::id.eq(events::agent_id))
                 .select(agents::delivered_seq)

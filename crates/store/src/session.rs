@@ -2,7 +2,8 @@
 
 use crate::Store;
 use crate::error::Result;
-use crate::prepared::KeepPrepared;
+use crate::plan::Plan;
+use crate::plan::record::{Change, NewRow, SessionRow};
 use crate::rows::naive;
 use crate::schema::{sessions, users};
 use crate::user::{USER_COLS, UserCols, UserRecord, user_record};
@@ -19,17 +20,14 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        self.write(|c| {
-            diesel::insert_into(sessions::table)
-                .values((
-                    sessions::token_hash.eq(token_hash),
-                    sessions::user_id.eq(user.as_str()),
-                    sessions::created_at.eq(naive(now)),
-                    sessions::expires_at.eq(naive(expires_at)),
-                ))
-                .execute_prepared(c)?;
-            Ok(())
-        })
+        let mut plan = Plan::new();
+        plan.insert(NewRow::Session(SessionRow {
+            token_hash: token_hash.to_owned(),
+            user_id: user.to_string(),
+            created_at: naive(now),
+            expires_at: naive(expires_at),
+        }));
+        self.apply(&plan)
     }
 
     /// The user of a session cached in this process (fresh and unexpired), without
@@ -64,10 +62,11 @@ impl Store {
 
     /// Ends a session (logout). Unknown tokens are fine.
     pub fn delete_session(&self, token_hash: &str) -> Result<()> {
-        self.write(|c| {
-            diesel::delete(sessions::table.find(token_hash)).execute(c)?;
-            Ok(())
-        })?;
+        let mut plan = Plan::new();
+        plan.change(Change::EndSession {
+            token_hash: token_hash.to_owned(),
+        });
+        self.apply(&plan)?;
         // After the delete: a request racing the logout cannot re-cache the session.
         self.cache.forget_session(token_hash);
         Ok(())
@@ -75,6 +74,8 @@ impl Store {
 
     /// Removes expired sessions; returns how many.
     pub fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<usize> {
-        self.write(|c| Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(naive(now)))).execute(c)?))
+        self.bookkeeping(|c| {
+            Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(naive(now)))).execute(c)?)
+        })
     }
 }

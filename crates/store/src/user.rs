@@ -1,10 +1,11 @@
 //! Users and (for now, minimal) agents.
 
 use crate::error::{Result, StoreError};
-use crate::prepared::KeepPrepared;
+use crate::plan::Plan;
+use crate::plan::record::{AccountRow, Change, NewRow, UserRow};
 use crate::rows::naive;
 use crate::schema::users;
-use crate::{Store, ledger, ulid};
+use crate::{Store, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::{AccountRef, Points, Transfer, UserId};
@@ -56,26 +57,34 @@ impl Store {
         let grant = (starter.get() > 0)
             .then(|| Transfer::starter_grant(&id, starter))
             .transpose()?;
-        self.write(|c| {
-            let taken: i64 = users::table.filter(users::email.eq(&email)).count().get_result(c)?;
-            if taken > 0 {
-                return Err(StoreError::Duplicate("email"));
-            }
-            diesel::insert_into(users::table)
-                .values((
-                    users::id.eq(id.as_str()),
-                    users::email.eq(&email),
-                    users::display_name.eq(&new.display_name),
-                    users::password_hash.eq(&new.password_hash),
-                    users::roles.eq(&roles),
-                    users::created_at.eq(naive(now)),
-                ))
-                .execute_prepared(c)?;
-            ledger::open_account(c, &AccountRef::Wallet(id.clone()), now)?;
-            if let Some(t) = &grant {
-                ledger::apply_transfer(c, t, now)?;
-            }
-            Ok(())
+        let taken: i64 = self.query(|c| Ok(users::table.filter(users::email.eq(&email)).count().get_result(c)?))?;
+        if taken > 0 {
+            return Err(StoreError::Duplicate("email"));
+        }
+        let mut plan = Plan::new();
+        plan.insert(NewRow::User(UserRow {
+            id: id.to_string(),
+            email,
+            display_name: new.display_name,
+            password_hash: new.password_hash,
+            roles,
+            created_at: naive(now),
+        }));
+        plan.insert(NewRow::Account(AccountRow {
+            id: AccountRef::Wallet(id.clone()).key(),
+            balance: 0,
+            created_at: naive(now),
+        }));
+        if let Some(t) = &grant {
+            plan.push(crate::plan::transfer(t, now));
+        }
+        // Two signups with one email at once: the unique index decides.
+        self.apply(&plan).map_err(|e| match e {
+            StoreError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => StoreError::Duplicate("email"),
+            other => other,
         })?;
         Ok(id)
     }
@@ -159,22 +168,16 @@ impl Store {
 
     /// Adds a role (idempotent) and returns the user.
     pub fn add_role(&self, id: &UserId, role: Role) -> Result<UserRecord> {
-        self.write(|c| {
-            let row: UserCols = users::table
-                .find(id.as_str())
-                .select(USER_COLS)
-                .first(c)
-                .optional()?
-                .ok_or(StoreError::NotFound)?;
-            let mut user = user_record(row)?;
-            if !user.has(role) {
-                user.roles.push(role.as_str().to_owned());
-                diesel::update(users::table.find(id.as_str()))
-                    .set(users::roles.eq(user.roles.join(",")))
-                    .execute_prepared(c)?;
-            }
-            Ok(user)
-        })
-        .inspect(|u| self.cache.forget_user(u.id.as_str()))
+        let mut user = self.user(id)?;
+        if !user.has(role) {
+            user.roles.push(role.as_str().to_owned());
+            let mut plan = Plan::new();
+            plan.change(Change::UserRoles {
+                id: id.to_string(),
+                roles: user.roles.join(","),
+            });
+            self.apply(&plan)?;
+        }
+        Ok(user).inspect(|u| self.cache.forget_user(u.id.as_str()))
     }
 }

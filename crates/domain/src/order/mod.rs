@@ -10,6 +10,7 @@ mod decide;
 mod delivery;
 mod effect;
 mod model;
+mod pick;
 mod place;
 mod state;
 
@@ -18,5 +19,6 @@ pub use decide::decide;
 pub use delivery::DeliveryContent;
 pub use effect::{Decision, Effect, Notification, NotificationKind, Recipient};
 pub use model::{AcceptBand, AcceptMode, AgentAvailability, Attachment, Order, WorkSpec};
+pub use pick::{AgentTerms, Pick, Placement, find_tier, order_to_place};
 pub use place::{PlaceOrder, place_order};
 pub use state::OrderState;

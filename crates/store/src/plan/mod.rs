@@ -4,7 +4,7 @@
 //! delivery and file rows — become a [`Plan`], applied in one go:
 //!
 //! - on SQLite, as statements on the writer's one connection (in-process: a statement
-//!   costs what SQLite spends on it);
+//!   costs what SQLite spends on it) — `statements.rs`;
 //! - on PostgreSQL, as **one** call to `heepr_apply_v1(jsonb)` (`heepr_apply_v1.sql`,
 //!   installed at start), which runs the same statements inside the server. Statement by statement, an order's
 //!   lifecycle took ~37 round trips, and the backends' CPU went to kernel networking
@@ -26,10 +26,12 @@ use crate::ulid;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::{AgentEvent, AgentId, Decision, Effect, Notification, Recipient, Transfer};
+use record::{Change, NewRow};
 use serde::Serialize;
 
 mod postgres;
-mod sqlite;
+pub(crate) mod record;
+mod statements;
 
 pub(crate) use postgres::install as install_applier;
 
@@ -71,6 +73,20 @@ pub(crate) enum Step {
     /// An `Idempotency-Key` claimed with its answer; refused with
     /// [`StoreError::ClaimTaken`] if the key is taken (see `idempotency`).
     Claim { row: ClaimRow },
+    /// Any other new row (agents, credentials, users, chat, emails): see `record`.
+    #[serde(skip_serializing)]
+    Insert(NewRow),
+    /// A targeted change to other rows: see `record`.
+    #[serde(skip_serializing)]
+    Change(Change),
+}
+
+impl Step {
+    /// Whether `heepr_apply_v1` knows this step (the order hot path); the others are
+    /// applied statement by statement on PostgreSQL too.
+    fn in_server(&self) -> bool {
+        !matches!(self, Self::Insert(_) | Self::Change(_))
+    }
 }
 
 /// A transfer: the accounts it moves points between, and its log row.
@@ -151,15 +167,31 @@ impl Plan {
         Ok(())
     }
 
-    /// Applies every step on `c`, inside whatever transaction `c` is in (none on
-    /// PostgreSQL: then the single call is its own transaction).
+    /// Adds a new row.
+    pub(crate) fn insert(&mut self, row: NewRow) {
+        self.push(Step::Insert(row));
+    }
+
+    /// Adds a change to existing rows.
+    pub(crate) fn change(&mut self, change: Change) {
+        self.push(Step::Change(change));
+    }
+
+    /// Whether PostgreSQL can take the whole plan in one `heepr_apply_v1` call, which
+    /// is its own transaction; otherwise the caller must open one.
+    pub(crate) fn in_server(&self) -> bool {
+        self.steps.iter().all(Step::in_server)
+    }
+
+    /// Applies every step on `c`, inside whatever transaction `c` is in (on PostgreSQL
+    /// a plan [`Plan::in_server`] may run outside one: the single call is atomic).
     pub(crate) fn apply(&self, c: &mut AnyConnection) -> Result<()> {
         if self.steps.is_empty() {
             return Ok(());
         }
         match c {
-            AnyConnection::Postgresql(_) => postgres::apply(c, self),
-            AnyConnection::Sqlite(_) => self.steps.iter().try_for_each(|s| sqlite::apply(c, s)),
+            AnyConnection::Postgresql(_) if self.in_server() => postgres::apply(c, self),
+            _ => self.steps.iter().try_for_each(|s| statements::apply(c, s)),
         }
     }
 }

@@ -1,6 +1,8 @@
-//! The plan applier for SQLite: each step as statements on the writer's connection,
-//! inside the writer's transaction. `postgres.rs` + `heepr_apply_v1.sql` must write
-//! the same rows (`tests/applier.rs` compares them column by column).
+//! The Rust plan applier: each step as statements on the caller's connection, inside
+//! the caller's transaction. Every plan on SQLite, and on PostgreSQL the plans that
+//! `heepr_apply_v1` does not take whole. For the steps both know, `postgres.rs` +
+//! `heepr_apply_v1.sql` must write the same rows (`tests.rs` compares them column by
+//! column).
 
 use super::{Step, event_row};
 use crate::connection::AnyConnection;
@@ -70,6 +72,8 @@ pub(super) fn apply(c: &mut AnyConnection, step: &Step) -> Result<()> {
         Step::File { row } => {
             diesel::insert_into(files::table).values(row).execute_prepared(c)?;
         }
+        Step::Insert(row) => super::record::insert(c, row)?,
+        Step::Change(change) => super::record::change(c, change)?,
         Step::Claim { row } => {
             let claimed = diesel::insert_into(idempotency_keys::table)
                 .values(row)
