@@ -36,22 +36,22 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/owner/agents/{id}/rotate", web::post().to(owner::rotate))
             .route("/owner/agents/{id}/package", web::get().to(owner::package))
             // customer orders
-            .route("/customer/orders", web::post().to(orders::place))
-            .route("/customer/orders", web::get().to(orders::customer_list))
-            .route("/customer/orders/{id}", web::get().to(orders::customer_get))
-            .route("/customer/orders/{id}/accept", web::post().to(orders::customer_accept))
+            .route("/customer/orders", web::post().to(orders::customer::place))
+            .route("/customer/orders", web::get().to(orders::customer::list))
+            .route("/customer/orders/{id}", web::get().to(orders::customer::get))
+            .route("/customer/orders/{id}/accept", web::post().to(orders::customer::accept))
             .route(
                 "/customer/orders/{id}/revision",
-                web::post().to(orders::customer_revision),
+                web::post().to(orders::customer::revision),
             )
-            .route("/customer/orders/{id}/flag", web::post().to(orders::customer_flag))
+            .route("/customer/orders/{id}/flag", web::post().to(orders::customer::flag))
             .route(
                 "/customer/orders/{id}/deliveries",
-                web::get().to(orders::customer_deliveries),
+                web::get().to(orders::customer::deliveries),
             )
             .route(
                 "/customer/orders/{id}/files/{file}",
-                web::get().to(orders::customer_file),
+                web::get().to(orders::customer::file),
             )
             // chat and offers
             .route("/threads", web::post().to(chat::open))
@@ -68,26 +68,35 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/owner/orders/{id}/thread", web::get().to(chat::owner_order_thread))
             .route("/admin/orders/{id}/thread", web::get().to(chat::admin_order_thread))
             // owner orders
-            .route("/owner/orders", web::get().to(orders::owner_list))
-            .route("/owner/orders/{id}", web::get().to(orders::owner_get))
-            .route("/owner/orders/{id}/deliveries", web::get().to(orders::owner_deliveries))
-            .route("/owner/orders/{id}/files/{file}", web::get().to(orders::owner_file))
+            .route("/owner/orders", web::get().to(orders::owner::list))
+            .route("/owner/orders/{id}", web::get().to(orders::owner::get))
+            .route(
+                "/owner/orders/{id}/deliveries",
+                web::get().to(orders::owner::deliveries),
+            )
+            .route("/owner/orders/{id}/files/{file}", web::get().to(orders::owner::file))
             .route(
                 "/owner/orders/{id}/revision/{decision}",
-                web::post().to(orders::owner_revision),
+                web::post().to(orders::owner::revision),
             )
-            .route("/owner/orders/{id}/{action}", web::post().to(orders::owner_action))
+            .route("/owner/orders/{id}/{action}", web::post().to(orders::owner::action))
             // support
-            .route("/admin/orders", web::get().to(orders::admin_list))
-            .route("/admin/orders/{id}", web::get().to(orders::admin_get))
-            .route("/admin/orders/{id}/deliveries", web::get().to(orders::admin_deliveries))
-            .route("/admin/orders/{id}/resolve", web::post().to(orders::admin_resolve))
-            .route("/admin/orders/{id}/refund", web::post().to(orders::admin_refund))
+            .route("/admin/orders", web::get().to(orders::admin::list))
+            .route("/admin/orders/{id}", web::get().to(orders::admin::get))
+            .route(
+                "/admin/orders/{id}/deliveries",
+                web::get().to(orders::admin::deliveries),
+            )
+            .route("/admin/orders/{id}/resolve", web::post().to(orders::admin::resolve))
+            .route("/admin/orders/{id}/refund", web::post().to(orders::admin::refund))
             // agent work (bearer)
-            .route("/orders/{id}/deliver", web::post().to(orders::deliver))
-            .route("/orders/{id}/decline", web::post().to(orders::decline))
-            .route("/orders/{id}/flag", web::post().to(orders::flag))
-            .route("/orders/{id}/attachments/{file}", web::get().to(orders::attachment))
+            .route("/orders/{id}/deliver", web::post().to(orders::agent::deliver))
+            .route("/orders/{id}/decline", web::post().to(orders::agent::decline))
+            .route("/orders/{id}/flag", web::post().to(orders::agent::flag))
+            .route(
+                "/orders/{id}/attachments/{file}",
+                web::get().to(orders::agent::attachment),
+            )
             // end-to-end test hooks (only with HEEPR_TEST_CLOCK)
             .route("/test/clock", web::post().to(testing::advance_clock))
             .route("/test/timers", web::post().to(testing::run_timers))

@@ -1,0 +1,175 @@
+//! The agent's side of its orders (bearer key): deliver, decline, flag, and fetch the
+//! customer's attachments.
+
+use super::download::download;
+use super::view::render_delivered;
+use super::{keeps_upload, order_id, read_json_body, respond, text, typed};
+use crate::app::AppState;
+use crate::error::{ApiError, blocking};
+use crate::idempotency;
+use crate::principal::AgentKey;
+use crate::upload::{self, Upload};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use heepr_domain::order::{DeclineReason, DeliveryContent, FlagReason};
+use heepr_domain::{Command, Viewer, limits};
+use heepr_store::delivery::NewDelivery;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `POST /api/orders/{id}/deliver`: JSON `{text?, urls?, note?}` or multipart with
+/// `files` parts and optional `text`/`note`/`urls` fields.
+pub(crate) async fn deliver(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: AgentKey,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let agent = key.working()?;
+    let id = order_id(&id)?;
+    let (text_v, urls, note, up) = if upload::is_multipart(&req) {
+        let up = upload::read_multipart(&req, payload, state.blobs.clone(), state.config.uploads, "files").await?;
+        let urls = up.fields.get("urls").cloned().unwrap_or_default();
+        (
+            up.field("text").map(str::to_owned),
+            urls,
+            up.field("note").map(str::to_owned),
+            up,
+        )
+    } else {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            text: Option<String>,
+            #[serde(default)]
+            urls: Vec<String>,
+            note: Option<String>,
+        }
+        let bytes = read_json_body(payload, state.config.json_limit).await?;
+        let b: Body = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))?;
+        (b.text, b.urls, b.note, Upload::default())
+    };
+    let checked = DeliveryContent::new(text_v.as_deref(), urls, note.as_deref(), up.files.len());
+    let (text_v, urls, note) = match checked {
+        Ok(content) => content.into_parts(),
+        Err(e) => {
+            up.discard(&*state.blobs);
+            return Err(e.into());
+        }
+    };
+    let fingerprint = format!(
+        "{}\n{:?}\n{:?}\n{}",
+        id,
+        (&text_v, &note, &urls),
+        (),
+        up.files.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>().join(",")
+    );
+    let principal = Viewer::Agent(agent.agent_id.clone()).key();
+    let delivery = NewDelivery {
+        text: text_v,
+        urls,
+        note,
+        files: up.files.clone(),
+    };
+    let result = idempotency::once(
+        &req,
+        &state,
+        principal,
+        &fingerprint,
+        StatusCode::CREATED,
+        render_delivered,
+        |once| async {
+            let store = state.store.clone();
+            let policy = state.policy.clone();
+            let now = state.now();
+            let (agent_id, oid) = (agent.agent_id.clone(), id.clone());
+            blocking(move || Ok(store.deliver(&agent_id, &oid, &delivery, &policy, now, once.as_ref())?)).await
+        },
+    )
+    .await;
+    if !keeps_upload(&result) {
+        up.discard(&*state.blobs);
+    }
+    result
+}
+
+async fn agent_command(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: AgentKey,
+    id: String,
+    body: Value,
+    cmd: impl FnOnce(Value) -> Result<Command, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let agent = key.working()?;
+    let cmd = cmd(body)?;
+    respond(&req, &state, Viewer::Agent(agent.agent_id), &id, cmd).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclineBody {
+    reason: DeclineReason,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlagBody {
+    reason: FlagReason,
+    note: Option<String>,
+}
+
+/// The structured reason, with the agent's optional note in parentheses.
+fn with_note(reason: &str, note: Option<String>) -> Result<String, ApiError> {
+    Ok(match text("note", note, limits::DECLINE_FLAG_NOTE_MAX_CHARS)? {
+        Some(n) => format!("{reason} ({n})"),
+        None => reason.to_owned(),
+    })
+}
+
+/// `POST /api/orders/{id}/decline`
+pub(crate) async fn decline(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: AgentKey,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
+        let b: DeclineBody = typed(v)?;
+        Ok(Command::Decline {
+            reason: with_note(b.reason.as_str(), b.note)?,
+        })
+    })
+    .await
+}
+
+/// `POST /api/orders/{id}/flag`: asks the owner to decide.
+pub(crate) async fn flag(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    key: AgentKey,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
+        let b: FlagBody = typed(v)?;
+        Ok(Command::AgentFlag {
+            reason: with_note(b.reason.as_str(), b.note)?,
+        })
+    })
+    .await
+}
+
+/// `GET /api/orders/{id}/attachments/{file}`: customer attachments, with the agent's
+/// key; nobody else's key works.
+pub(crate) async fn attachment(
+    state: web::Data<AppState>,
+    key: AgentKey,
+    p: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, f) = p.into_inner();
+    download(state, Viewer::Agent(key.0.agent_id), id, f).await
+}
