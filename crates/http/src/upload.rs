@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use actix_web::{HttpRequest, web};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use heepr_store::delivery::{StagedFile, new_file_key};
+use heepr_store::files::{StagedFile, new_file_key};
 use heepr_store::storage::BlobStore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -4,7 +4,7 @@
 //! (several servers on one PostgreSQL) are seen within about a second.
 
 use crate::KeyReject;
-use crate::delivery::AgentTerms;
+use crate::placement::CachedTerms;
 use crate::poll::KeyPrincipal;
 use crate::user::UserRecord;
 use heepr_domain::Order;
@@ -109,7 +109,7 @@ pub(crate) struct Caches {
     /// agent id → last successful poll, waiting to be flushed
     pub(crate) heartbeats: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
     /// agent id → what placing an order needs of the agent
-    agents: TtlMap<AgentTerms>,
+    agents: TtlMap<CachedTerms>,
     /// order id → the order as this process last wrote it (see [`Caches::order`])
     orders: TtlMap<Order>,
 }
@@ -144,11 +144,11 @@ impl Caches {
         self.forget_events(agent);
     }
 
-    pub(crate) fn agent_terms(&self, agent: &str) -> Option<AgentTerms> {
+    pub(crate) fn agent_terms(&self, agent: &str) -> Option<CachedTerms> {
         self.agents.get(agent, |_| true)
     }
 
-    pub(crate) fn put_agent_terms(&self, agent: &str, terms: AgentTerms) {
+    pub(crate) fn put_agent_terms(&self, agent: &str, terms: CachedTerms) {
         self.agents.put(agent, terms);
     }
 

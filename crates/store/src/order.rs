@@ -1,8 +1,8 @@
 //! Orders: load, decide (heepr-domain), apply state and effects in one transaction.
 
 use crate::connection::AnyConnection;
-use crate::delivery::StagedFile;
 use crate::error::{Result, StoreError};
+use crate::files::StagedFile;
 use crate::idempotency::Once;
 use crate::plan::{Plan, Step};
 use crate::rows::{OrderRow, naive};
@@ -11,7 +11,7 @@ use crate::{Store, micros, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::order::{decide, place_order};
-use heepr_domain::{Actor, AgentId, Command, Decision, Order, OrderId, PlaceOrder, Policy, Viewer};
+use heepr_domain::{Actor, AgentId, Command, Decision, Order, OrderId, OrderState, PlaceOrder, Policy, Viewer};
 
 /// Attempts before a command that keeps losing optimistic races gives up.
 const ATTEMPTS: usize = 8;
@@ -279,4 +279,38 @@ pub(crate) fn placement(
     }
     plan.effects(d, now)?;
     Ok(plan)
+}
+
+/// Reads scoped by the domain's access rules.
+impl Store {
+    /// An order as a party may see it.
+    pub fn order_for(&self, id: &OrderId, viewer: &Viewer) -> Result<Order> {
+        let o = self.order(id)?;
+        if !viewer.may_see(&o) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(o)
+    }
+
+    /// Orders of a party, newest first, optionally in one state.
+    pub fn orders_of(&self, viewer: &Viewer, state: Option<OrderState>, limit: i64, offset: i64) -> Result<Vec<Order>> {
+        self.read(|c| {
+            let mut q = orders::table.select(OrderRow::as_select()).into_boxed();
+            q = match viewer {
+                Viewer::Customer(u) => q.filter(orders::customer_id.eq(u.as_str())),
+                Viewer::Owner(u) => q.filter(orders::owner_id.eq(u.as_str())),
+                Viewer::Agent(a) => q.filter(orders::agent_id.eq(a.as_str())),
+                Viewer::Admin => q,
+            };
+            if let Some(s) = state {
+                q = q.filter(orders::state.eq(s.as_str()));
+            }
+            let rows: Vec<OrderRow> = q
+                .order((orders::created_at.desc(), orders::id.desc()))
+                .limit(limit.clamp(1, 100))
+                .offset(offset.max(0))
+                .load(c)?;
+            rows.into_iter().map(Order::try_from).collect()
+        })
+    }
 }

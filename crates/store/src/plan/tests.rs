@@ -3,7 +3,7 @@
 //! new step that one applier forgets, or writes differently, fails here.
 
 use super::*;
-use crate::delivery::StagedFile;
+use crate::files::StagedFile;
 use crate::idempotency::{Claim, Once};
 use crate::schema::{accounts, agents, deliveries, events, files, idempotency_keys, notifications, orders, transfers};
 use crate::testing::TestDb;

@@ -5,25 +5,27 @@
 //! first time one of the order's parties opens it. Accepting an offer places the order
 //! and claims the offer in one transaction, so an offer becomes at most one order.
 
+mod offer;
+
+pub use offer::OfferRecord;
+use offer::{OFFER_COLS, OfferCols, offer_record};
+
 use crate::connection::AnyConnection;
-use crate::delivery::agent_for_order;
 use crate::error::{Result, StoreError};
-use crate::idempotency::Once;
 use crate::mail::{self, NewEmail};
-use crate::plan::record::{Change, MessageRow, NewRow, OfferRow, ThreadRow};
-use crate::plan::{Plan, Step};
+use crate::placement::agent_for_order;
+use crate::plan::Plan;
+use crate::plan::record::{Change, MessageRow, NewRow, ThreadRow};
 use crate::rows::naive;
 use crate::schema::{agents, messages, offers, orders, threads, users};
 use crate::{Store, micros, ulid};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use heepr_domain::agent::AgentSettings;
 use heepr_domain::chat::{
-    AuthorKind, ChatError, OfferDraft, OfferState, assistant_reply, decide_human_request, decide_offer_acceptance,
-    decide_offer_creation, decide_post, thread_is_writable, thread_role, validate_message, validate_offer,
+    AuthorKind, ChatError, assistant_reply, decide_human_request, decide_post, thread_is_writable, thread_role,
+    validate_message,
 };
-use heepr_domain::order::{AgentTerms, Pick, Placement, order_to_place, place_order};
-use heepr_domain::{AgentId, FeeBps, Order, OrderId, OrderState, Points, Policy, UserId};
+use heepr_domain::{OrderId, OrderState, UserId};
 
 /// A thread as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,35 +66,6 @@ pub struct MessageRecord {
 }
 
 /// An owner's offer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfferRecord {
-    /// `off_…`
-    pub id: String,
-    /// Its thread.
-    pub thread_id: String,
-    /// The agent that would work.
-    pub agent_id: String,
-    /// The gig.
-    pub gig_id: String,
-    /// The tier (fixes included revisions).
-    pub tier: String,
-    /// Points.
-    pub price: Points,
-    /// When the work is due.
-    pub deadline: DateTime<Utc>,
-    /// Agreed scope.
-    pub scope: String,
-    /// Order-form answers.
-    pub inputs: serde_json::Value,
-    /// When the offer lapses.
-    pub expires_at: DateTime<Utc>,
-    /// The order it became, once accepted.
-    pub accepted_order_id: Option<String>,
-    /// Made at.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A thread with everything in it, as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadView {
     /// The thread.
@@ -161,68 +134,7 @@ fn thread_record(
     }
 }
 
-type OfferCols = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    NaiveDateTime,
-    String,
-    String,
-    NaiveDateTime,
-    Option<String>,
-    NaiveDateTime,
-);
-const OFFER_COLS: (
-    offers::id,
-    offers::thread_id,
-    offers::agent_id,
-    offers::gig_id,
-    offers::tier,
-    offers::price,
-    offers::deadline,
-    offers::scope,
-    offers::inputs,
-    offers::expires_at,
-    offers::accepted_order_id,
-    offers::created_at,
-) = (
-    offers::id,
-    offers::thread_id,
-    offers::agent_id,
-    offers::gig_id,
-    offers::tier,
-    offers::price,
-    offers::deadline,
-    offers::scope,
-    offers::inputs,
-    offers::expires_at,
-    offers::accepted_order_id,
-    offers::created_at,
-);
-
-fn offer_record(
-    (id, thread_id, agent_id, gig_id, tier, price, deadline, scope, inputs, expires_at, accepted_order_id, created_at): OfferCols,
-) -> Result<OfferRecord> {
-    Ok(OfferRecord {
-        inputs: serde_json::from_str(&inputs).map_err(|e| StoreError::corrupt(format!("offer {id}: {e}")))?,
-        id,
-        thread_id,
-        agent_id,
-        gig_id,
-        tier,
-        price: Points(price),
-        deadline: deadline.and_utc(),
-        scope,
-        expires_at: expires_at.and_utc(),
-        accepted_order_id,
-        created_at: created_at.and_utc(),
-    })
-}
-
-fn load_thread(c: &mut AnyConnection, id: &str) -> Result<ThreadRecord> {
+pub(crate) fn load_thread(c: &mut AnyConnection, id: &str) -> Result<ThreadRecord> {
     threads::table
         .find(id)
         .select(THREAD_COLS)
@@ -233,7 +145,7 @@ fn load_thread(c: &mut AnyConnection, id: &str) -> Result<ThreadRecord> {
 }
 
 /// The viewer's role, or `NotFound` for anyone who is not a party.
-fn role_of(t: &ThreadRecord, v: Viewer<'_>) -> Result<AuthorKind> {
+pub(crate) fn role_of(t: &ThreadRecord, v: Viewer<'_>) -> Result<AuthorKind> {
     thread_role(&t.customer_id, &t.owner_id, v.user.as_str(), v.support).ok_or(StoreError::NotFound)
 }
 
@@ -491,149 +403,6 @@ impl Store {
             Ok(()) | Err(StoreError::Contention) => self.read(|c| load_thread(c, &t.id)),
             Err(e) => Err(e),
         }
-    }
-
-    /// The owner of the thread's agent makes an offer in a pre-sale thread, checked
-    /// against the agent's live settings (price range, gig, tier, form).
-    pub fn create_offer(
-        &self,
-        thread_id: &str,
-        owner: &UserId,
-        draft: OfferDraft,
-        now: DateTime<Utc>,
-    ) -> Result<OfferRecord> {
-        let now = micros(now);
-        let (t, settings) = self.read(|c| {
-            let t = load_thread(c, thread_id)?;
-            decide_offer_creation(t.owner_id == owner.as_str(), t.order_id.is_none()).map_err(|e| match e {
-                ChatError::NotAParty => StoreError::NotFound,
-                other => other.into(),
-            })?;
-            let settings: String = agents::table.find(&t.agent_id).select(agents::settings).first(c)?;
-            let settings: AgentSettings = serde_json::from_str(&settings).map_err(StoreError::corrupt)?;
-            Ok((t, settings))
-        })?;
-        let v = validate_offer(&settings, draft, now)?;
-        let d = v.draft;
-        let id = format!("off_{}", ulid());
-        let mut plan = Plan::new();
-        plan.insert(NewRow::Offer(OfferRow {
-            id: id.clone(),
-            thread_id: t.id.clone(),
-            agent_id: t.agent_id.clone(),
-            gig_id: d.gig_id,
-            tier: d.tier,
-            price: d.price.get(),
-            deadline: naive(d.deadline),
-            scope: d.scope,
-            inputs: d.inputs.to_string(),
-            expires_at: naive(v.expires_at),
-            accepted_order_id: None,
-            created_at: naive(now),
-        }));
-        plan.change(Change::TouchThread {
-            id: t.id.clone(),
-            at: naive(now),
-        });
-        self.apply(&plan)?;
-        self.read(|c| {
-            let row: OfferCols = offers::table.find(&id).select(OFFER_COLS).first(c)?;
-            offer_record(row)
-        })
-    }
-
-    /// The thread's customer accepts an offer: the offer is claimed with a conditional
-    /// update (`accepted_order_id IS NULL`) and the order is placed exactly as from a
-    /// gig (inputs checked against the live form, escrow held, `new_order` emitted),
-    /// but skipping owner approval, at the offer's price and with its scope — all in
-    /// one transaction. A concurrent second accept finds the offer claimed: 409
-    /// `offer_accepted`, and nothing of its own is written.
-    pub fn accept_offer(
-        &self,
-        offer_id: &str,
-        customer: &UserId,
-        fee_bps: FeeBps,
-        policy: &Policy,
-        now: DateTime<Utc>,
-        once: Option<&Once<Order>>,
-    ) -> Result<Order> {
-        let now = micros(now);
-        let order = self.once(once, || {
-            let (offer, t) = self.read(|c| {
-                let offer: OfferCols = offers::table
-                    .find(offer_id)
-                    .select(OFFER_COLS)
-                    .first(c)
-                    .optional()?
-                    .ok_or(StoreError::NotFound)?;
-                let offer = offer_record(offer)?;
-                let t = load_thread(c, &offer.thread_id)?;
-                Ok((offer, t))
-            })?;
-            let state = OfferState {
-                accepted: offer.accepted_order_id.is_some(),
-                expires_at: offer.expires_at,
-                deadline: offer.deadline,
-            };
-            decide_offer_acceptance(&state, t.customer_id == customer.as_str(), now).map_err(|e| match e {
-                ChatError::NotAParty => StoreError::NotFound,
-                other => other.into(),
-            })?;
-            let (owner, availability, settings) = self.query(|c| agent_for_order(c, &offer.agent_id))?;
-            let cmd = order_to_place(
-                Placement {
-                    id: OrderId::from_unique(ulid()),
-                    customer: customer.clone(),
-                    agent: AgentId::parse(&offer.agent_id).ok_or_else(|| StoreError::corrupt("offer agent"))?,
-                    terms: AgentTerms {
-                        owner: &owner,
-                        availability,
-                        settings: &settings,
-                    },
-                    gig_id: &offer.gig_id,
-                    tier: &offer.tier,
-                    inputs: &offer.inputs,
-                    fee_bps,
-                    pick: Pick::Offer {
-                        price: offer.price,
-                        scope: offer.scope.clone(),
-                        deadline: offer.deadline,
-                    },
-                },
-                now,
-            )?;
-            let d = place_order(cmd, policy, now)?;
-            // The offer is claimed in the order's own plan: an offer becomes at most
-            // one order, and a concurrent second accept writes nothing.
-            let mut plan = crate::order::placement(&d, &[], once, now)?;
-            plan.push_first(Step::Change(Change::ClaimOffer {
-                id: offer.id.clone(),
-                order_id: d.order.id.to_string(),
-            }));
-            plan.change(Change::TouchThread {
-                id: t.id.clone(),
-                at: naive(now),
-            });
-            self.apply(&plan)?;
-            Ok(d.order)
-        })?;
-        self.placed(&order);
-        Ok(order)
-    }
-
-    /// One offer (for its thread's parties).
-    pub fn offer_for(&self, offer_id: &str, viewer: Viewer<'_>) -> Result<OfferRecord> {
-        self.read(|c| {
-            let row: OfferCols = offers::table
-                .find(offer_id)
-                .select(OFFER_COLS)
-                .first(c)
-                .optional()?
-                .ok_or(StoreError::NotFound)?;
-            let o = offer_record(row)?;
-            role_of(&load_thread(c, &o.thread_id)?, viewer)?;
-            Ok(o)
-        })
     }
 
     /// An order's thread, created on first access by one of the order's parties
