@@ -3,7 +3,7 @@
 //! rules allow.
 
 use crate::error::{Result, StoreError};
-use crate::files::{FILE_COLS, FileCols, StagedFile, file_record};
+use crate::files::{FILE_COLS, FileCols, FileRecord, StagedFile, file_record};
 use crate::idempotency::Once;
 use crate::plan::{DeliveryRow, Step};
 use crate::rows::naive;
@@ -12,9 +12,6 @@ use crate::{Store, micros, ulid};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::{Actor, AgentId, Command, Order, OrderId, Policy, Viewer};
-
-pub use crate::files::{FileRecord, new_file_key};
-pub use crate::placement::NewOrder;
 
 type DeliveryCols = (String, i32, Option<String>, String, Option<String>, NaiveDateTime);
 

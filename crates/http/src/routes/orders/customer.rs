@@ -13,7 +13,7 @@ use crate::upload::{self, Upload};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::{Command, FeeBps, Viewer, limits};
-use heepr_store::delivery::NewOrder;
+use heepr_store::placement::NewOrder;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -9,7 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use heepr_domain::{Attachment, Order, RevisionBy, RevisionEntry};
-use heepr_store::delivery::{DeliveryRecord, FileRecord};
+use heepr_store::delivery::DeliveryRecord;
+use heepr_store::files::FileRecord;
 use serde::Serialize;
 
 /// An order as its parties see it.
