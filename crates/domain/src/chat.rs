@@ -5,7 +5,7 @@
 //! the built-in assistant's first reply. The caller supplies `now`.
 
 use crate::Timestamp;
-use crate::agent::{AgentSettings, Gig, SettingsError, Tier, validate_inputs};
+use crate::agent::{AgentSettings, Gig, Tier, validate_inputs};
 use crate::order::OrderState;
 use crate::points::Points;
 use chrono::Duration;
@@ -79,14 +79,9 @@ pub enum ChatError {
     /// Offers belong in pre-sale threads, not order threads (409).
     #[error("offers can only be made in a pre-sale thread")]
     NotPreSale,
-    /// An argument is out of range; `field` names it (422).
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The offending field.
-        field: String,
-        /// Why.
-        message: String,
-    },
+    /// An argument is out of range; it names the field (422).
+    #[error(transparent)]
+    Invalid(#[from] crate::error::Invalid),
 }
 
 impl ChatError {
@@ -99,24 +94,12 @@ impl ChatError {
             Self::NotAParty => "not_found",
             Self::ReadOnly => "thread_read_only",
             Self::NotPreSale => "not_a_presale_thread",
-            Self::Invalid { .. } => "validation_failed",
+            Self::Invalid(_) => "validation_failed",
         }
     }
 
     fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<SettingsError> for ChatError {
-    fn from(e: SettingsError) -> Self {
-        Self::Invalid {
-            field: e.field,
-            message: e.message,
-        }
+        Self::Invalid(crate::error::Invalid::new(field, message))
     }
 }
 
@@ -179,6 +162,7 @@ pub fn decide_offer_creation(is_owner: bool, pre_sale: bool) -> Result<(), ChatE
 /// trimmed.
 pub fn validate_message(field: &str, body: &str) -> Result<String, ChatError> {
     let t = body.trim();
+    crate::text::check_multi_line(field, t)?;
     if t.is_empty() {
         return Err(ChatError::invalid(field, "is required"));
     }
@@ -247,6 +231,7 @@ pub fn validate_offer(settings: &AgentSettings, draft: OfferDraft, now: Timestam
         return Err(ChatError::invalid("deadline", "must be within 365 days"));
     }
     let scope = draft.scope.trim().to_owned();
+    crate::text::check_multi_line("scope", &scope)?;
     if scope.is_empty() {
         return Err(ChatError::invalid("scope", "is required"));
     }
@@ -433,7 +418,7 @@ mod tests {
             let mut d = draft();
             mutate(&mut d);
             match validate_offer(&settings(), d, now()) {
-                Err(ChatError::Invalid { field: f, .. }) => assert_eq!(f, field),
+                Err(ChatError::Invalid(e)) => assert_eq!(e.field, field),
                 other => panic!("{field}: {other:?}"),
             }
         }
@@ -560,5 +545,20 @@ mod tests {
         assert_eq!(decide_offer_creation(true, true), Ok(()));
         assert_eq!(decide_offer_creation(true, false), Err(ChatError::NotPreSale));
         assert_eq!(decide_offer_creation(false, true), Err(ChatError::NotAParty));
+    }
+
+    #[test]
+    fn messages_and_scopes_follow_the_multi_line_rules() {
+        assert_eq!(validate_message("body", "two\nlines"), Ok("two\nlines".into()));
+        assert_eq!(
+            validate_message("body", "nul\0"),
+            Err(ChatError::invalid("body", "must not contain NUL characters"))
+        );
+        let mut d = draft();
+        d.scope = "scope\u{1b}[31m".into();
+        assert_eq!(
+            validate_offer(&settings(), d, now()).map(|_| ()),
+            Err(ChatError::invalid("scope", "must not contain control characters"))
+        );
     }
 }

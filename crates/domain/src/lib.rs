@@ -22,7 +22,7 @@ pub mod policy;
 pub mod text;
 
 pub use access::Viewer;
-pub use error::DomainError;
+pub use error::{DomainError, Invalid};
 pub use event::{AgentEvent, EventBody, EventKind, RevisionBy, RevisionEntry};
 pub use ids::{AgentId, OrderId, TaskId, UserId};
 pub use ledger::{AccountRef, Transfer, TransferKind};

@@ -12,8 +12,8 @@
 //! (Unicode scalar values), not bytes, unless a rule says bytes. Every refusal is a
 //! [`DomainError::InvalidInput`] naming the field.
 
-use crate::DomainError;
 use crate::limits::{EMAIL_LOCAL_MAX_BYTES, EMAIL_MAX_BYTES, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::{DomainError, Invalid};
 use serde::Serialize;
 use std::fmt;
 use std::ops::Deref;
@@ -35,24 +35,24 @@ fn too_long(field: &'static str, max_chars: usize) -> DomainError {
 
 /// Single-line rules on already trimmed text: NUL, then control characters (C0
 /// including `\n`, `\r`, `\t`; DEL; C1), then bidi controls.
-fn check_single_line(field: &'static str, s: &str) -> Result<(), DomainError> {
+pub(crate) fn check_single_line(field: &str, s: &str) -> Result<(), Invalid> {
     if s.contains('\0') {
-        return Err(DomainError::invalid(field, NO_NUL));
+        return Err(Invalid::new(field, NO_NUL));
     }
     if s.chars().any(char::is_control) {
-        return Err(DomainError::invalid(field, NO_CONTROL));
+        return Err(Invalid::new(field, NO_CONTROL));
     }
     if s.chars().any(is_bidi_control) {
-        return Err(DomainError::invalid(field, NO_BIDI));
+        return Err(Invalid::new(field, NO_BIDI));
     }
     Ok(())
 }
 
 /// Multi-line rules on already trimmed text: NUL, then any control character other
 /// than `\t`, `\n` and a `\r` that starts a `\r\n`.
-fn check_multi_line(field: &'static str, s: &str) -> Result<(), DomainError> {
+pub(crate) fn check_multi_line(field: &str, s: &str) -> Result<(), Invalid> {
     if s.contains('\0') {
-        return Err(DomainError::invalid(field, NO_NUL));
+        return Err(Invalid::new(field, NO_NUL));
     }
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -62,7 +62,7 @@ fn check_multi_line(field: &'static str, s: &str) -> Result<(), DomainError> {
             c => !c.is_control(),
         };
         if !allowed {
-            return Err(DomainError::invalid(field, NO_CONTROL));
+            return Err(Invalid::new(field, NO_CONTROL));
         }
     }
     Ok(())

@@ -6,9 +6,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use heepr_domain::DomainError;
 use heepr_domain::agent::{ApprovalError, RegisterError};
 use heepr_domain::chat::ChatError;
+use heepr_domain::{DomainError, Invalid};
 use heepr_store::StoreError;
 use serde::Serialize;
 use std::fmt;
@@ -30,14 +30,9 @@ pub enum ApiError {
         /// Human message.
         message: &'static str,
     },
-    /// A request field is invalid.
-    #[error("{field}: {message}")]
-    Validation {
-        /// The field.
-        field: String,
-        /// Why.
-        message: String,
-    },
+    /// A request field is invalid (the domain's one validation shape).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     /// A body is not the JSON we expect.
     #[error("{0}")]
     BadJson(String),
@@ -87,13 +82,34 @@ impl From<DomainError> for ApiError {
 }
 
 impl ApiError {
+    /// A refusal of `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(Invalid::new(field, message))
+    }
+
+    /// The refused field, wherever the refusal came from: every one answers 422
+    /// `validation_failed` with `field`.
+    fn refused_field(&self) -> Option<&Invalid> {
+        match self {
+            Self::Invalid(e)
+            | Self::Store(StoreError::Invalid(e))
+            | Self::Store(StoreError::Domain(DomainError::InvalidInput(e)))
+            | Self::Store(StoreError::Chat(ChatError::Invalid(e))) => Some(e),
+            _ => None,
+        }
+    }
+
     /// Status, machine code and the field for validation errors.
     fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {
         use StatusCode as S;
         match self {
             Self::NotFound | Self::Store(StoreError::NotFound) => (S::NOT_FOUND, "not_found", None),
             Self::Unauthorized { code, .. } => (S::UNAUTHORIZED, code, None),
-            Self::Validation { field, .. } => (S::UNPROCESSABLE_ENTITY, "validation_failed", Some(field)),
+            Self::Invalid(e) => (S::UNPROCESSABLE_ENTITY, "validation_failed", Some(e.field.as_str())),
+            _ if self.refused_field().is_some() => {
+                let field = self.refused_field().map(|e| e.field.as_str());
+                (S::UNPROCESSABLE_ENTITY, "validation_failed", field)
+            }
             Self::BadJson(_) => (S::BAD_REQUEST, "bad_json", None),
             Self::BadMultipart(_) => (S::BAD_REQUEST, "bad_multipart", None),
             Self::IdempotencyKeyReused | Self::Store(StoreError::KeyReused) => {
@@ -107,20 +123,13 @@ impl ApiError {
                 let status = match d {
                     DomainError::InvalidState { .. } | DomainError::AgentPaused => S::CONFLICT,
                     DomainError::NotPermitted { .. } | DomainError::AgentSuspended => S::FORBIDDEN,
-                    DomainError::InvalidInput { .. } => S::UNPROCESSABLE_ENTITY,
+                    DomainError::InvalidInput(_) => S::UNPROCESSABLE_ENTITY,
                     DomainError::InsufficientPoints => S::PAYMENT_REQUIRED,
                 };
-                let field = match d {
-                    DomainError::InvalidInput { field, .. } => Some(*field),
-                    _ => None,
-                };
-                (status, d.code(), field)
+                (status, d.code(), None)
             }
             Self::Forbidden { code, .. } => (S::FORBIDDEN, code, None),
             Self::TooManyAttempts => (S::TOO_MANY_REQUESTS, "too_many_attempts", None),
-            Self::Store(StoreError::Settings(e)) => {
-                (S::UNPROCESSABLE_ENTITY, "validation_failed", Some(e.field.as_str()))
-            }
             Self::Store(StoreError::Register(e)) => {
                 let status = match e {
                     RegisterError::ActiveKeyExists => S::CONFLICT,
@@ -150,13 +159,9 @@ impl ApiError {
                     ChatError::OfferExpired => S::GONE,
                     ChatError::NotAParty => S::NOT_FOUND,
                     ChatError::SupportReadsOnly => S::FORBIDDEN,
-                    ChatError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
+                    ChatError::Invalid(_) => S::UNPROCESSABLE_ENTITY,
                 };
-                let field = match e {
-                    ChatError::Invalid { field, .. } => Some(field.as_str()),
-                    _ => None,
-                };
-                (status, e.code(), field)
+                (status, e.code(), None)
             }
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
@@ -167,7 +172,7 @@ impl ApiError {
     fn public_message(&self) -> String {
         match self {
             Self::Store(StoreError::Domain(d)) => d.to_string(),
-            Self::Store(StoreError::Settings(e)) => e.to_string(),
+            Self::Store(StoreError::Invalid(e)) => e.to_string(),
             Self::Store(StoreError::Register(e)) => e.to_string(),
             Self::Store(StoreError::Approval(e)) => e.to_string(),
             Self::Store(StoreError::Chat(e)) => e.to_string(),

@@ -24,10 +24,10 @@ pub(crate) fn claim_of(req: &HttpRequest, principal: String, fingerprint: &str) 
     };
     let bytes = raw.as_bytes();
     if bytes.is_empty() || bytes.len() > MAX_KEY || !bytes.iter().all(|b| (0x20..=0x7e).contains(b)) {
-        return Err(ApiError::Validation {
-            field: "Idempotency-Key".into(),
-            message: format!("use 1 to {MAX_KEY} printable ASCII characters"),
-        });
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            format!("use 1 to {MAX_KEY} printable ASCII characters"),
+        ));
     }
     let request_hash = hex::encode(Sha256::digest(
         format!("{} {}\n{fingerprint}", req.method(), req.path()).as_bytes(),

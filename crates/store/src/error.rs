@@ -10,9 +10,9 @@ pub enum StoreError {
     /// The domain refused the command.
     #[error(transparent)]
     Domain(#[from] DomainError),
-    /// Agent settings failed validation.
+    /// A field failed validation (agent settings, order-form answers, …).
     #[error(transparent)]
-    Settings(#[from] heepr_domain::agent::SettingsError),
+    Invalid(#[from] heepr_domain::Invalid),
     /// A bootstrap registration was refused.
     #[error(transparent)]
     Register(#[from] heepr_domain::agent::RegisterError),

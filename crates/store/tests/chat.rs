@@ -140,7 +140,7 @@ fn offers_are_checked_against_the_agent() {
         let v = store.open_thread(&w.customer, w.agent.as_str(), "Hi", t0()).unwrap();
         let id = v.thread.id.as_str();
         let field = |r: Result<OfferRecord, StoreError>| match r {
-            Err(StoreError::Chat(ChatError::Invalid { field, .. })) => field,
+            Err(StoreError::Chat(ChatError::Invalid(e))) => e.field,
             other => panic!("{other:?}"),
         };
         assert_eq!(field(store.create_offer(id, &w.owner, draft(&gig, 51), t0())), "price");

@@ -38,6 +38,9 @@ pub fn validate_inputs(
             (FieldKind::Number, _) => return Err(bad(path, "must be a number")),
             (_, Value::String(s)) => {
                 let s = s.trim();
+                // Answers are free text: NUL and stray control characters never reach
+                // the agent (or a PostgreSQL text column).
+                crate::text::check_multi_line(&path, s)?;
                 match f.kind {
                     FieldKind::Text if s.chars().count() > MAX_TEXT => {
                         return Err(bad(path, format!("must be at most {MAX_TEXT} characters")));

@@ -1,21 +1,12 @@
 //! The wizard's settings and their rules (SPEC §5).
 
 use super::*;
-/// A settings field that failed validation, with its path (`gigs[0].tiers[1].price`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct SettingsError {
-    /// Path of the offending field.
-    pub field: String,
-    /// Why.
-    pub message: String,
-}
+/// A settings field that failed validation, with its path (`gigs[0].tiers[1].price`):
+/// the domain's one validation shape.
+pub type SettingsError = crate::error::Invalid;
 
 pub(crate) fn bad(field: impl Into<String>, message: impl Into<String>) -> SettingsError {
-    SettingsError {
-        field: field.into(),
-        message: message.into(),
-    }
+    SettingsError::new(field, message)
 }
 
 /// Kinds of order-form field.
@@ -142,7 +133,21 @@ pub(crate) const MAX_TEXT: usize = 5000;
 pub(crate) const MAX_NAME: usize = 80;
 pub(crate) const MAX_LIST: usize = 50;
 
+/// A single-line setting (names, titles, labels, list items): the text rules of
+/// [`crate::SingleLine`], then its length.
 pub(crate) fn text(field: &str, v: &str, min: usize, max: usize) -> Result<(), SettingsError> {
+    crate::text::check_single_line(field, v.trim())?;
+    length(field, v, min, max)
+}
+
+/// A multi-line setting (descriptions): the text rules of [`crate::MultiLine`], then
+/// its length.
+pub(crate) fn text_block(field: &str, v: &str, min: usize, max: usize) -> Result<(), SettingsError> {
+    crate::text::check_multi_line(field, v.trim())?;
+    length(field, v, min, max)
+}
+
+fn length(field: &str, v: &str, min: usize, max: usize) -> Result<(), SettingsError> {
     let n = v.trim().chars().count();
     if n < min {
         return Err(bad(
@@ -181,7 +186,13 @@ pub(crate) fn category(field: &str, c: &str) -> Result<(), SettingsError> {
 /// Whether `s` looks like an absolute http(s) URL.
 pub fn is_http_url(s: &str) -> bool {
     let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace)) && s.len() <= 2048
+    rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.starts_with('/')
+            && !r
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || crate::text::is_bidi_control(c))
+    }) && s.len() <= 2048
 }
 
 impl AgentSettings {
@@ -193,7 +204,7 @@ impl AgentSettings {
         {
             return Err(bad("avatar_url", "must be an http(s) URL"));
         }
-        text("description", &self.description, 0, MAX_TEXT)?;
+        text_block("description", &self.description, 0, MAX_TEXT)?;
         if self.categories.is_empty() {
             return Err(bad("categories", "choose at least one category"));
         }
@@ -248,7 +259,7 @@ fn validate_band(i: usize, b: &AcceptBand) -> Result<(), SettingsError> {
 fn validate_gig(f: &str, g: &Gig) -> Result<(), SettingsError> {
     text(&format!("{f}.title"), &g.title, 1, 120)?;
     category(&format!("{f}.category"), &g.category)?;
-    text(&format!("{f}.description"), &g.description, 0, MAX_TEXT)?;
+    text_block(&format!("{f}.description"), &g.description, 0, MAX_TEXT)?;
     if g.tiers.is_empty() {
         return Err(bad(format!("{f}.tiers"), "add at least one tier"));
     }

@@ -71,10 +71,7 @@ pub fn online_since(now: Timestamp) -> Timestamp {
 /// separate flag and is not changed here.
 pub fn decide_pause(current: AgentStatus, paused: bool) -> Result<AgentStatus, crate::DomainError> {
     if current == AgentStatus::PendingApproval {
-        return Err(crate::DomainError::InvalidInput {
-            field: "status",
-            message: "the agent is not approved yet".into(),
-        });
+        return Err(crate::DomainError::invalid("status", "the agent is not approved yet"));
     }
     Ok(if paused {
         AgentStatus::Paused

@@ -151,3 +151,58 @@ fn approval_codes_are_single_use_owner_bound_and_expire() {
     assert_eq!(decide_approval(Some(&used), "usr_o", now), Err(ApprovalError::Used));
     assert_eq!(decide_approval(Some(&rec), "usr_o", now), Ok(()));
 }
+
+#[test]
+fn settings_text_follows_the_text_rules() {
+    type Mutation = Box<dyn Fn(&mut AgentSettings)>;
+    let refused: Vec<(Mutation, &str, &str)> = vec![
+        (
+            Box::new(|s| s.name = "Co\0der".into()),
+            "name",
+            "must not contain NUL characters",
+        ),
+        (
+            Box::new(|s| s.name = "Co\nder".into()),
+            "name",
+            "must not contain control characters",
+        ),
+        (
+            Box::new(|s| s.skills = vec!["rust\u{202E}".into()]),
+            "skills[0]",
+            "must not contain bidirectional control characters",
+        ),
+        (
+            Box::new(|s| s.gigs[0].title = "Fix\ta bug".into()),
+            "gigs[0].title",
+            "must not contain control characters",
+        ),
+        (
+            Box::new(|s| s.description = "about\u{7}".into()),
+            "description",
+            "must not contain control characters",
+        ),
+        (
+            Box::new(|s| s.avatar_url = Some("https://example.com/\u{0}a.png".into())),
+            "avatar_url",
+            "must be an http(s) URL",
+        ),
+    ];
+    for (mutate, field, message) in refused {
+        let mut s = settings();
+        mutate(&mut s);
+        assert_eq!(s.validate(), Err(SettingsError::new(field, message)));
+    }
+    let mut s = settings();
+    s.description = "Line one.\nLine two,\ttabbed.".into();
+    assert_eq!(s.validate(), Ok(()), "descriptions are multi-line");
+}
+
+#[test]
+fn order_form_answers_refuse_nul_and_control_characters() {
+    let form = &settings().gigs[0].form;
+    let got = validate_inputs(form, &serde_json::json!({"repo": "https://example.com/\u{0}"}), &[]);
+    assert_eq!(
+        got,
+        Err(SettingsError::new("inputs.repo", "must not contain NUL characters"))
+    );
+}

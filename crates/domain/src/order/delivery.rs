@@ -86,9 +86,9 @@ fn is_link(u: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn err(r: Result<DeliveryContent, DomainError>) -> (&'static str, String) {
+    fn err(r: Result<DeliveryContent, DomainError>) -> (String, String) {
         match r {
-            Err(DomainError::InvalidInput { field, message }) => (field, message),
+            Err(DomainError::InvalidInput(e)) => (e.field, e.message),
             other => panic!("expected InvalidInput, got {other:?}"),
         }
     }
@@ -167,7 +167,7 @@ mod tests {
             ),
         ];
         for (got, field, message) in table {
-            assert_eq!(err(got), (field, message));
+            assert_eq!(err(got), (field.to_owned(), message));
         }
         // Control and bidi characters are not whitespace, but still make a bad link.
         for u in [
@@ -176,7 +176,7 @@ mod tests {
             "https://example.com/\u{202E}fdp.exe",
         ] {
             let got = DeliveryContent::new(None, vec![u.into()], None, 1);
-            assert_eq!(err(got), ("urls", format!("{u:?} is not an http(s) URL")));
+            assert_eq!(err(got), ("urls".to_owned(), format!("{u:?} is not an http(s) URL")));
         }
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 
 fn message(r: Result<impl fmt::Debug, DomainError>) -> String {
     match r {
-        Err(DomainError::InvalidInput { message, .. }) => message,
+        Err(DomainError::InvalidInput(e)) => e.message,
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }
@@ -61,13 +61,7 @@ fn required_and_optional() {
     assert_eq!(MultiLine::optional("note", Some(""), 10), Ok(None));
     assert_eq!(message(MultiLine::optional("note", Some("a\0"), 10)), NO_NUL);
     let e = SingleLine::required("title", "x\ny", 10).unwrap_err();
-    assert_eq!(
-        e,
-        DomainError::InvalidInput {
-            field: "title",
-            message: NO_CONTROL.into()
-        }
-    );
+    assert_eq!(e, DomainError::InvalidInput(crate::Invalid::new("title", NO_CONTROL)));
 }
 
 #[test]
@@ -132,7 +126,7 @@ fn email_table() {
         match want {
             Ok(v) => assert_eq!(got.as_ref().map(Email::as_str), Ok(v), "{raw:?}"),
             Err(m) => {
-                assert!(matches!(&got, Err(DomainError::InvalidInput { field: "email", .. })));
+                assert!(matches!(&got, Err(DomainError::InvalidInput(e)) if e.field == "email"));
                 assert_eq!(message(got), m, "{raw:?}");
             }
         }
@@ -174,7 +168,7 @@ fn password_table() {
         match want {
             Ok(()) => assert_eq!(got.unwrap().expose(), raw),
             Err(m) => {
-                assert!(matches!(&got, Err(DomainError::InvalidInput { field: "password", .. })));
+                assert!(matches!(&got, Err(DomainError::InvalidInput(e)) if e.field == "password"));
                 assert_eq!(message(got), m, "{raw:?}");
             }
         }

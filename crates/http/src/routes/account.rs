@@ -26,10 +26,7 @@ pub(crate) struct Login {
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation {
-        field: field.into(),
-        message: message.into(),
-    }
+    ApiError::invalid(field, message)
 }
 
 fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {

@@ -154,10 +154,7 @@ pub(crate) async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let agent = key.working()?;
     let body = body.into_inner();
-    let invalid = |field: &str, message: &str| ApiError::Validation {
-        field: field.into(),
-        message: message.into(),
-    };
+    let invalid = |field: &str, message: &str| ApiError::invalid(field, message);
     let paused = match body.status.as_deref() {
         None => None,
         Some("active") => Some(false),

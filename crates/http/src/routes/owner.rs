@@ -137,10 +137,7 @@ pub(crate) async fn approve(
 ) -> Result<HttpResponse, ApiError> {
     let code = body.into_inner().code;
     if !crate::principal::well_formed(&code, SecretKind::Approval) {
-        return Err(ApiError::Validation {
-            field: "code".into(),
-            message: "not an approval code".into(),
-        });
+        return Err(ApiError::invalid("code", "not an approval code"));
     }
     let token = secret(SecretKind::Bootstrap)?;
     let store = state.store.clone();

@@ -23,10 +23,7 @@ pub(crate) struct ListQuery {
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation {
-        field: field.into(),
-        message: message.into(),
-    }
+    ApiError::invalid(field, message)
 }
 
 /// `GET /api/agents`: filters, sort, and an opaque cursor for the next page.

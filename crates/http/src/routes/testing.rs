@@ -21,10 +21,7 @@ pub(crate) async fn advance_clock(
         return Err(ApiError::NotFound);
     }
     if !(0..=366 * 86_400).contains(&body.seconds) {
-        return Err(ApiError::Validation {
-            field: "seconds".into(),
-            message: "0 to one year".into(),
-        });
+        return Err(ApiError::invalid("seconds", "0 to one year"));
     }
     state.clock.advance(body.seconds);
     Ok(HttpResponse::Ok().json(json!({ "now": state.now() })))

@@ -27,10 +27,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::Validation {
-        field: field.into(),
-        message: message.into(),
-    }
+    ApiError::invalid(field, message)
 }
 
 fn order_id(raw: &str) -> Result<OrderId, ApiError> {

@@ -1,0 +1,123 @@
+//! Text is text (SPEC §16): NUL and forbidden control characters are refused with 422
+//! `validation_failed` naming the field — the same on SQLite (which could store them)
+//! and PostgreSQL (which cannot) — and nothing is written.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use heepr_store::testing::TestDb;
+use serde_json::{Value, json};
+use support::*;
+
+async fn refused(label: &str, r: reqwest::RequestBuilder, field: &str) {
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, 422, "{label} {field}: {body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{label} {field}: {body}");
+    assert_eq!(body["error"]["field"], field, "{label}: {body}");
+}
+
+#[tokio::test]
+async fn nul_and_control_characters_are_refused_on_both_backends() {
+    for db in TestDb::all() {
+        let label = db.label;
+        let server = Server::start(&db, &[]);
+        let c = browser();
+        refused(
+            label,
+            c.post(server.url("/api/auth/signup")).json(
+                &json!({"email": "a@example.com", "password": "correct horse battery", "display_name": "Ann\u{0}"}),
+            ),
+            "display_name",
+        )
+        .await;
+        refused(
+            label,
+            c.post(server.url("/api/auth/signup"))
+                .json(&json!({"email": "b\u{202E}@example.com", "password": "correct horse battery"})),
+            "email",
+        )
+        .await;
+
+        let owner = signup(&server, "owner@example.com", true).await;
+        let mut w = wizard("Nul\u{0}Agent");
+        refused(label, owner.post(server.url("/api/owner/agents")).json(&w), "name").await;
+        w = wizard("Fine");
+        w["gigs"][0]["title"] = json!("Two\nlines");
+        refused(
+            label,
+            owner.post(server.url("/api/owner/agents")).json(&w),
+            "gigs[0].title",
+        )
+        .await;
+
+        let (agent, key, gig) = live_agent(&server, &owner, "Texts").await;
+        let customer = signup(&server, "customer@example.com", false).await;
+        let form = json!({"agent_id": agent, "gig_id": gig, "tier": "Basic",
+            "inputs": {"repo": "https://example.com/r", "lang": "rust"}, "brief": "fix\u{0}"});
+        refused(
+            label,
+            customer.post(server.url("/api/customer/orders")).json(&form),
+            "brief",
+        )
+        .await;
+        let me: Value = customer
+            .get(server.url("/api/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["balance"], 1000, "{label}: a refused order holds nothing");
+        let mine: Value = customer
+            .get(server.url("/api/customer/orders"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mine["orders"], json!([]), "{label}: nothing placed");
+
+        refused(
+            label,
+            customer
+                .post(server.url("/api/threads"))
+                .json(&json!({"agent_id": agent, "message": "hello\u{0}"})),
+            "message",
+        )
+        .await;
+
+        let mut ok = form.clone();
+        ok["brief"] = json!("Fix the panic.\nThanks!");
+        let r = customer
+            .post(server.url("/api/customer/orders"))
+            .json(&ok)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{label}: multi-line text is fine");
+        let oid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        refused(
+            label,
+            reqwest::Client::new()
+                .post(server.url(&format!("/api/orders/{oid}/deliver")))
+                .bearer_auth(&key)
+                .json(&json!({"text": "done\u{0}"})),
+            "text",
+        )
+        .await;
+        let o: Value = owner
+            .get(server.url(&format!("/api/owner/orders/{oid}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(o["deliveries"], 0, "{label}: a refused delivery writes nothing");
+        assert_ledger_ok(&db);
+    }
+}
