@@ -104,7 +104,6 @@ mod tests {
             progress: 0,
             created_at: t,
             updated_at: t,
-            version: 0,
         }
     }
 

@@ -4,10 +4,10 @@
 //! (several servers on one PostgreSQL) are seen within about a second.
 
 use crate::KeyReject;
+use crate::order::Stored;
 use crate::placement::CachedTerms;
 use crate::poll::KeyPrincipal;
 use crate::user::UserRecord;
-use heepr_domain::Order;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -110,8 +110,9 @@ pub(crate) struct Caches {
     pub(crate) heartbeats: std::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
     /// agent id → what placing an order needs of the agent
     agents: TtlMap<CachedTerms>,
-    /// order id → the order as this process last wrote it (see [`Caches::order`])
-    orders: TtlMap<Order>,
+    /// order id → the order (and version) as this process last wrote it (see
+    /// [`Caches::order`])
+    orders: TtlMap<Stored>,
 }
 
 impl Default for Caches {
@@ -204,12 +205,12 @@ impl Caches {
     /// An order as this process last wrote it. It may be stale (another instance may
     /// have changed it since): only a command whose versioned write then succeeds may
     /// rely on it — any other outcome is decided again on the stored order.
-    pub(crate) fn order(&self, id: &str) -> Option<Order> {
+    pub(crate) fn order(&self, id: &str) -> Option<Stored> {
         self.orders.get(id, |_| true)
     }
 
-    pub(crate) fn put_order(&self, o: &Order) {
-        self.orders.put(o.id.as_str(), o.clone());
+    pub(crate) fn put_order(&self, o: &Stored) {
+        self.orders.put(o.order.id.as_str(), o.clone());
     }
 
     pub(crate) fn forget_order(&self, id: &str) {

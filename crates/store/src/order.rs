@@ -16,6 +16,17 @@ use heepr_domain::{Actor, AgentId, Command, Decision, Order, OrderId, OrderState
 /// Attempts before a command that keeps losing optimistic races gives up.
 const ATTEMPTS: usize = 8;
 
+/// An order as stored: the domain's order and its row's optimistic-concurrency
+/// version, which every write bumps and is checked against (the domain knows nothing
+/// of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The order.
+    pub order: Order,
+    /// 0 when placed, one more after each change.
+    pub version: i64,
+}
+
 /// An event as stored for its agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
@@ -48,14 +59,22 @@ impl Store {
         .inspect(|o| self.placed(o))
     }
 
-    /// What this process remembers of an order it has just written.
+    /// What this process remembers of an order it has just placed (version 0).
     pub(crate) fn placed(&self, o: &Order) {
-        self.cache.put_order(o);
+        self.cache.put_order(&Stored {
+            order: o.clone(),
+            version: 0,
+        });
         self.cache.forget_events(o.agent.as_str());
     }
 
     /// Loads an order.
     pub fn order(&self, id: &OrderId) -> Result<Order> {
+        self.stored_order(id).map(|s| s.order)
+    }
+
+    /// Loads an order with its stored version.
+    pub fn stored_order(&self, id: &OrderId) -> Result<Stored> {
         self.query(|c| load(c, id))
     }
 
@@ -130,23 +149,25 @@ impl Store {
         extra: &dyn Fn(&Order, &mut Plan) -> Result<()>,
     ) -> Result<(Order, bool)> {
         let now = micros(now);
-        let attempt = |before: Order| -> Result<(Order, bool)> {
-            if !visible(&before) {
+        let attempt = |before: Stored| -> Result<(Stored, bool)> {
+            if !visible(&before.order) {
                 return Err(StoreError::NotFound);
             }
-            let d = decide(&before, actor, cmd.clone(), policy, now)?;
-            if d.order == before && d.effects.is_empty() {
+            let d = decide(&before.order, actor, cmd.clone(), policy, now)?;
+            if d.order == before.order && d.effects.is_empty() {
                 return Ok((before, false));
             }
-            let mut after = d.order.clone();
-            after.version = before.version + 1;
+            let after = Stored {
+                order: d.order.clone(),
+                version: before.version + 1,
+            };
             let mut plan = Plan::new();
             plan.push(Step::UpdateOrder {
-                row: OrderRow::from_order(&after)?,
+                row: OrderRow::new(&after.order, after.version)?,
                 expected_version: before.version,
             });
             plan.effects(&d, now)?;
-            extra(&after, &mut plan)?;
+            extra(&after.order, &mut plan)?;
             self.apply(&plan)?;
             Ok((after, true))
         };
@@ -166,11 +187,12 @@ impl Store {
             // version check turns a concurrent change into a retry.
             attempt(self.query(|c| load(c, id))?)
         })
-        .inspect(|(o, changed)| {
-            if *changed {
-                self.cache.put_order(o);
-                self.cache.forget_events(o.agent.as_str());
+        .map(|(after, changed)| {
+            if changed {
+                self.cache.put_order(&after);
+                self.cache.forget_events(after.order.agent.as_str());
             }
+            (after.order, changed)
         })
     }
 
@@ -226,7 +248,7 @@ impl Store {
     }
 }
 
-fn load(c: &mut AnyConnection, id: &OrderId) -> Result<Order> {
+fn load(c: &mut AnyConnection, id: &OrderId) -> Result<Stored> {
     let row: OrderRow = orders::table
         .find(id.as_str())
         .select(OrderRow::as_select())
@@ -272,7 +294,7 @@ pub(crate) fn placement(
         once.claim_in(&mut plan, &d.order, now);
     }
     plan.push(Step::InsertOrder {
-        row: OrderRow::from_order(&d.order)?,
+        row: OrderRow::new(&d.order, 0)?,
     });
     for f in attachments {
         plan.push(f.step(d.order.id.as_str(), None, now));
@@ -310,7 +332,7 @@ impl Store {
                 .limit(limit.clamp(1, 100))
                 .offset(offset.max(0))
                 .load(c)?;
-            rows.into_iter().map(Order::try_from).collect()
+            rows.into_iter().map(|r| Stored::try_from(r).map(|s| s.order)).collect()
         })
     }
 }

@@ -67,7 +67,7 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a decision does nothing until a store applies it"]
 pub struct Decision {
-    /// The order after the command (version unchanged: the store bumps it).
+    /// The order after the command.
     pub order: Order,
     /// What else must happen, in order.
     pub effects: Vec<Effect>,

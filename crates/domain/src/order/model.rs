@@ -148,6 +148,4 @@ pub struct Order {
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
-    /// Optimistic-concurrency version; the store bumps it on every change.
-    pub version: i64,
 }

@@ -82,7 +82,6 @@ pub fn place_order(cmd: PlaceOrder, policy: &Policy, now: Timestamp) -> Result<D
         progress: 0,
         created_at: now,
         updated_at: now,
-        version: 0,
     };
     let mut fx = Vec::new();
     fx.push(Effect::Transfer(Transfer::new(

@@ -74,12 +74,11 @@ fn plans() -> (Vec<Plan>, Vec<Plan>) {
     let placed = crate::order::placement(&d, std::slice::from_ref(&file), Some(&once), now).unwrap();
 
     let mut after = d.order.clone();
-    after.version += 1;
     after.deliveries += 1;
     let mut delivered = Plan::new();
     delivered.push(Step::UpdateOrder {
-        row: OrderRow::from_order(&after).unwrap(),
-        expected_version: d.order.version,
+        row: OrderRow::new(&after, 1).unwrap(),
+        expected_version: 0,
     });
     delivered.push(Step::Delivery {
         row: DeliveryRow {
@@ -109,8 +108,8 @@ fn plans() -> (Vec<Plan>, Vec<Plan>) {
     // Each refused as a whole, on both backends alike.
     let stale = |p: &mut Plan| {
         p.push(Step::UpdateOrder {
-            row: OrderRow::from_order(&after).unwrap(),
-            expected_version: d.order.version,
+            row: OrderRow::new(&after, 1).unwrap(),
+            expected_version: 0,
         })
     };
     let mut refused = Vec::new();

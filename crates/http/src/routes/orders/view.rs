@@ -299,7 +299,6 @@ mod tests {
             progress: 80,
             created_at: at(0),
             updated_at: at(30),
-            version: 7,
         }
     }
 
