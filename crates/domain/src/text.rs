@@ -131,42 +131,54 @@ macro_rules! text_type {
     };
 }
 
+/// Constructors of a free-text newtype checked by `$check`: `parse` (empty allowed),
+/// `required` and `optional`.
+macro_rules! free_text {
+    ($name:ident, $check:ident) => {
+        text_type!($name);
+
+        impl $name {
+            /// Trims `raw` and checks it; the empty string is accepted (see `required`
+            /// and `optional` for the other answers).
+            pub fn parse(field: &'static str, raw: &str, max_chars: usize) -> Result<Self, DomainError> {
+                let s = raw.trim();
+                $check(field, s)?;
+                check_len(field, s, max_chars)?;
+                Ok(Self(s.to_owned()))
+            }
+
+            /// Like `parse`, but empty or whitespace-only text is refused with "is
+            /// required".
+            pub fn required(field: &'static str, raw: &str, max_chars: usize) -> Result<Self, DomainError> {
+                let t = Self::parse(field, raw, max_chars)?;
+                if t.0.is_empty() {
+                    return Err(DomainError::invalid(field, REQUIRED));
+                }
+                Ok(t)
+            }
+
+            /// Like `parse`, but absent, empty or whitespace-only text is `None`.
+            pub fn optional(
+                field: &'static str,
+                raw: Option<&str>,
+                max_chars: usize,
+            ) -> Result<Option<Self>, DomainError> {
+                match raw {
+                    None => Ok(None),
+                    Some(r) => Self::parse(field, r, max_chars).map(|t| (!t.0.is_empty()).then_some(t)),
+                }
+            }
+        }
+    };
+}
+
 /// One line of text (names, titles, reasons, subjects): trimmed, free of NUL, control
 /// characters and bidi controls, at most a caller-given number of characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct SingleLine(String);
 
-text_type!(SingleLine);
-
-impl SingleLine {
-    /// Trims `raw` and checks it; the empty string is accepted (see
-    /// [`SingleLine::required`] and [`SingleLine::optional`] for the other answers).
-    pub fn parse(field: &'static str, raw: &str, max_chars: usize) -> Result<Self, DomainError> {
-        let s = raw.trim();
-        check_single_line(field, s)?;
-        check_len(field, s, max_chars)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    /// Like [`SingleLine::parse`], but empty or whitespace-only text is refused with
-    /// "is required".
-    pub fn required(field: &'static str, raw: &str, max_chars: usize) -> Result<Self, DomainError> {
-        let t = Self::parse(field, raw, max_chars)?;
-        if t.0.is_empty() {
-            return Err(DomainError::invalid(field, REQUIRED));
-        }
-        Ok(t)
-    }
-
-    /// Like [`SingleLine::parse`], but absent, empty or whitespace-only text is `None`.
-    pub fn optional(field: &'static str, raw: Option<&str>, max_chars: usize) -> Result<Option<Self>, DomainError> {
-        match raw {
-            None => Ok(None),
-            Some(r) => Self::parse(field, r, max_chars).map(|t| (!t.0.is_empty()).then_some(t)),
-        }
-    }
-}
+free_text!(SingleLine, check_single_line);
 
 /// Free text over several lines (messages, briefs, delivery text, notes): trimmed,
 /// `\n`, `\r\n` and `\t` allowed, NUL and every other control character refused, at
@@ -175,36 +187,7 @@ impl SingleLine {
 #[serde(transparent)]
 pub struct MultiLine(String);
 
-text_type!(MultiLine);
-
-impl MultiLine {
-    /// Trims `raw` and checks it; the empty string is accepted (see
-    /// [`MultiLine::required`] and [`MultiLine::optional`] for the other answers).
-    pub fn parse(field: &'static str, raw: &str, max_chars: usize) -> Result<Self, DomainError> {
-        let s = raw.trim();
-        check_multi_line(field, s)?;
-        check_len(field, s, max_chars)?;
-        Ok(Self(s.to_owned()))
-    }
-
-    /// Like [`MultiLine::parse`], but empty or whitespace-only text is refused with
-    /// "is required".
-    pub fn required(field: &'static str, raw: &str, max_chars: usize) -> Result<Self, DomainError> {
-        let t = Self::parse(field, raw, max_chars)?;
-        if t.0.is_empty() {
-            return Err(DomainError::invalid(field, REQUIRED));
-        }
-        Ok(t)
-    }
-
-    /// Like [`MultiLine::parse`], but absent, empty or whitespace-only text is `None`.
-    pub fn optional(field: &'static str, raw: Option<&str>, max_chars: usize) -> Result<Option<Self>, DomainError> {
-        match raw {
-            None => Ok(None),
-            Some(r) => Self::parse(field, r, max_chars).map(|t| (!t.0.is_empty()).then_some(t)),
-        }
-    }
-}
+free_text!(MultiLine, check_multi_line);
 
 /// An email address as heepr stores and compares it: trimmed, lowercased, one line,
 /// at most 254 bytes, `local@domain` with a local part of at most 64 bytes and a

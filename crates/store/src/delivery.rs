@@ -3,7 +3,7 @@
 //! rules allow.
 
 use crate::error::{Result, StoreError};
-use crate::files::{FILE_COLS, FileCols, FileRecord, StagedFile, file_record};
+use crate::files::{FileCols, FileRecord, StagedFile, file_record};
 use crate::idempotency::Once;
 use crate::plan::{DeliveryRow, Step};
 use crate::rows::naive;
@@ -129,7 +129,7 @@ impl Store {
                 let fs: Vec<FileCols> = files::table
                     .filter(files::delivery_id.eq(&did))
                     .order(files::created_at)
-                    .select(FILE_COLS)
+                    .select(FileCols::as_select())
                     .load(c)?;
                 out.push(DeliveryRecord {
                     id: did,

@@ -77,31 +77,26 @@ impl StagedFile {
     }
 }
 
-pub(crate) type FileCols = (String, String, String, i64, String, String);
-pub(crate) const FILE_COLS: (
-    files::id,
-    files::name,
-    files::content_type,
-    files::bytes,
-    files::sha256,
-    files::storage_key,
-) = (
-    files::id,
-    files::name,
-    files::content_type,
-    files::bytes,
-    files::sha256,
-    files::storage_key,
-);
+/// A file's row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = files)]
+pub(crate) struct FileCols {
+    id: String,
+    name: String,
+    content_type: String,
+    bytes: i64,
+    sha256: String,
+    storage_key: String,
+}
 
-pub(crate) fn file_record((id, name, content_type, bytes, sha256, storage_key): FileCols) -> FileRecord {
+pub(crate) fn file_record(r: FileCols) -> FileRecord {
     FileRecord {
-        id,
-        name,
-        content_type,
-        bytes,
-        sha256,
-        storage_key,
+        id: r.id,
+        name: r.name,
+        content_type: r.content_type,
+        bytes: r.bytes,
+        sha256: r.sha256,
+        storage_key: r.storage_key,
     }
 }
 
@@ -120,7 +115,7 @@ impl Store {
                 .left_join(deliveries::table)
                 .filter(files::id.eq(file_id))
                 .filter(files::order_id.eq(id.as_str()))
-                .select((FILE_COLS, deliveries::seq.nullable()))
+                .select((FileCols::as_select(), deliveries::seq.nullable()))
                 .first(c)
                 .optional()?;
             let (cols, seq) = row.ok_or(StoreError::NotFound)?;

@@ -6,7 +6,7 @@ use crate::plan::Plan;
 use crate::plan::record::{Change, NewRow, SessionRow};
 use crate::rows::naive;
 use crate::schema::{sessions, users};
-use crate::user::{USER_COLS, UserCols, UserRecord, user_record};
+use crate::user::{UserCols, UserRecord, user_record};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::UserId;
@@ -48,7 +48,7 @@ impl Store {
                 .inner_join(users::table.on(users::id.eq(sessions::user_id)))
                 .filter(sessions::token_hash.eq(token_hash))
                 .filter(sessions::expires_at.gt(naive(now)))
-                .select((USER_COLS, sessions::expires_at))
+                .select((UserCols::as_select(), sessions::expires_at))
                 .first(c)
                 .optional()?)
         })?;

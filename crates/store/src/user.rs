@@ -114,35 +114,33 @@ impl UserRecord {
     }
 }
 
-pub(crate) type UserCols = (String, String, String, String, String, chrono::NaiveDateTime);
-
-pub(crate) fn user_record(row: UserCols) -> Result<UserRecord> {
-    let (id, email, display_name, password_hash, roles, created_at) = row;
-    Ok(UserRecord {
-        id: UserId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("user id {id}")))?,
-        email,
-        display_name,
-        roles: roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
-        password_hash,
-        created_at: created_at.and_utc(),
-    })
+/// A user's row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserCols {
+    id: String,
+    email: String,
+    display_name: String,
+    password_hash: String,
+    roles: String,
+    created_at: chrono::NaiveDateTime,
 }
 
-pub(crate) const USER_COLS: (
-    users::id,
-    users::email,
-    users::display_name,
-    users::password_hash,
-    users::roles,
-    users::created_at,
-) = (
-    users::id,
-    users::email,
-    users::display_name,
-    users::password_hash,
-    users::roles,
-    users::created_at,
-);
+pub(crate) fn user_record(r: UserCols) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: UserId::parse(&r.id).ok_or_else(|| StoreError::corrupt(format!("user id {}", r.id)))?,
+        email: r.email,
+        display_name: r.display_name,
+        roles: r
+            .roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        password_hash: r.password_hash,
+        created_at: r.created_at.and_utc(),
+    })
+}
 
 impl Store {
     /// A user by email (any letter case).
@@ -151,7 +149,7 @@ impl Store {
         self.read(|c| {
             let row: Option<UserCols> = users::table
                 .filter(users::email.eq(&email))
-                .select(USER_COLS)
+                .select(UserCols::as_select())
                 .first(c)
                 .optional()?;
             row.map(user_record).transpose()
@@ -161,7 +159,11 @@ impl Store {
     /// A user by id.
     pub fn user(&self, id: &UserId) -> Result<UserRecord> {
         self.read(|c| {
-            let row: Option<UserCols> = users::table.find(id.as_str()).select(USER_COLS).first(c).optional()?;
+            let row: Option<UserCols> = users::table
+                .find(id.as_str())
+                .select(UserCols::as_select())
+                .first(c)
+                .optional()?;
             row.map(user_record).transpose()?.ok_or(StoreError::NotFound)
         })
     }

@@ -8,7 +8,7 @@
 mod offer;
 
 pub use offer::OfferRecord;
-use offer::{OFFER_COLS, OfferCols, offer_record};
+use offer::{OfferCols, offer_record};
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
@@ -89,55 +89,37 @@ pub struct Viewer<'a> {
     pub support: bool,
 }
 
-type ThreadCols = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    bool,
-    NaiveDateTime,
-    NaiveDateTime,
-);
-const THREAD_COLS: (
-    threads::id,
-    threads::agent_id,
-    threads::customer_id,
-    threads::owner_id,
-    threads::order_id,
-    threads::human_requested,
-    threads::created_at,
-    threads::updated_at,
-) = (
-    threads::id,
-    threads::agent_id,
-    threads::customer_id,
-    threads::owner_id,
-    threads::order_id,
-    threads::human_requested,
-    threads::created_at,
-    threads::updated_at,
-);
+/// A thread's row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = threads)]
+struct ThreadCols {
+    id: String,
+    agent_id: String,
+    customer_id: String,
+    owner_id: String,
+    order_id: Option<String>,
+    human_requested: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
 
-fn thread_record(
-    (id, agent_id, customer_id, owner_id, order_id, human_requested, created_at, updated_at): ThreadCols,
-) -> ThreadRecord {
+fn thread_record(r: ThreadCols) -> ThreadRecord {
     ThreadRecord {
-        id,
-        agent_id,
-        customer_id,
-        owner_id,
-        order_id,
-        human_requested,
-        created_at: created_at.and_utc(),
-        updated_at: updated_at.and_utc(),
+        id: r.id,
+        agent_id: r.agent_id,
+        customer_id: r.customer_id,
+        owner_id: r.owner_id,
+        order_id: r.order_id,
+        human_requested: r.human_requested,
+        created_at: r.created_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
     }
 }
 
 pub(crate) fn load_thread(c: &mut AnyConnection, id: &str) -> Result<ThreadRecord> {
     threads::table
         .find(id)
-        .select(THREAD_COLS)
+        .select(ThreadCols::as_select())
         .first::<ThreadCols>(c)
         .optional()?
         .map(thread_record)
@@ -228,7 +210,7 @@ fn view(c: &mut AnyConnection, thread: ThreadRecord, role: AuthorKind, now: Date
     let offers = offers::table
         .filter(offers::thread_id.eq(&thread.id))
         .order((offers::created_at, offers::id))
-        .select(OFFER_COLS)
+        .select(OfferCols::as_select())
         .load::<OfferCols>(c)?
         .into_iter()
         .map(offer_record)
@@ -322,7 +304,7 @@ impl Store {
                 )
                 .order((threads::updated_at.desc(), threads::id.desc()))
                 .limit(limit.clamp(1, 100))
-                .select(THREAD_COLS)
+                .select(ThreadCols::as_select())
                 .load(c)?;
             Ok(rows.into_iter().map(thread_record).collect())
         })
@@ -425,7 +407,7 @@ impl Store {
         let find = |c: &mut AnyConnection| -> Result<Option<ThreadRecord>> {
             Ok(threads::table
                 .filter(threads::order_id.eq(o.id.as_str()))
-                .select(THREAD_COLS)
+                .select(ThreadCols::as_select())
                 .first::<ThreadCols>(c)
                 .optional()?
                 .map(thread_record))

@@ -48,64 +48,38 @@ pub struct OfferRecord {
 }
 
 /// A thread with everything in it, as one viewer sees it.
-pub(crate) type OfferCols = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    NaiveDateTime,
-    String,
-    String,
-    NaiveDateTime,
-    Option<String>,
-    NaiveDateTime,
-);
-pub(crate) const OFFER_COLS: (
-    offers::id,
-    offers::thread_id,
-    offers::agent_id,
-    offers::gig_id,
-    offers::tier,
-    offers::price,
-    offers::deadline,
-    offers::scope,
-    offers::inputs,
-    offers::expires_at,
-    offers::accepted_order_id,
-    offers::created_at,
-) = (
-    offers::id,
-    offers::thread_id,
-    offers::agent_id,
-    offers::gig_id,
-    offers::tier,
-    offers::price,
-    offers::deadline,
-    offers::scope,
-    offers::inputs,
-    offers::expires_at,
-    offers::accepted_order_id,
-    offers::created_at,
-);
+/// An offer's row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = offers)]
+pub(crate) struct OfferCols {
+    id: String,
+    thread_id: String,
+    agent_id: String,
+    gig_id: String,
+    tier: String,
+    price: i64,
+    deadline: NaiveDateTime,
+    scope: String,
+    inputs: String,
+    expires_at: NaiveDateTime,
+    accepted_order_id: Option<String>,
+    created_at: NaiveDateTime,
+}
 
-pub(crate) fn offer_record(
-    (id, thread_id, agent_id, gig_id, tier, price, deadline, scope, inputs, expires_at, accepted_order_id, created_at): OfferCols,
-) -> Result<OfferRecord> {
+pub(crate) fn offer_record(r: OfferCols) -> Result<OfferRecord> {
     Ok(OfferRecord {
-        inputs: serde_json::from_str(&inputs).map_err(|e| StoreError::corrupt(format!("offer {id}: {e}")))?,
-        id,
-        thread_id,
-        agent_id,
-        gig_id,
-        tier,
-        price: Points(price),
-        deadline: deadline.and_utc(),
-        scope,
-        expires_at: expires_at.and_utc(),
-        accepted_order_id,
-        created_at: created_at.and_utc(),
+        inputs: serde_json::from_str(&r.inputs).map_err(|e| StoreError::corrupt(format!("offer {}: {e}", r.id)))?,
+        id: r.id,
+        thread_id: r.thread_id,
+        agent_id: r.agent_id,
+        gig_id: r.gig_id,
+        tier: r.tier,
+        price: Points(r.price),
+        deadline: r.deadline.and_utc(),
+        scope: r.scope,
+        expires_at: r.expires_at.and_utc(),
+        accepted_order_id: r.accepted_order_id,
+        created_at: r.created_at.and_utc(),
     })
 }
 
@@ -154,7 +128,7 @@ impl Store {
         });
         self.apply(&plan)?;
         self.read(|c| {
-            let row: OfferCols = offers::table.find(&id).select(OFFER_COLS).first(c)?;
+            let row: OfferCols = offers::table.find(&id).select(OfferCols::as_select()).first(c)?;
             offer_record(row)
         })
     }
@@ -179,7 +153,7 @@ impl Store {
             let (offer, t) = self.read(|c| {
                 let offer: OfferCols = offers::table
                     .find(offer_id)
-                    .select(OFFER_COLS)
+                    .select(OfferCols::as_select())
                     .first(c)
                     .optional()?
                     .ok_or(StoreError::NotFound)?;
@@ -243,7 +217,7 @@ impl Store {
         self.read(|c| {
             let row: OfferCols = offers::table
                 .find(offer_id)
-                .select(OFFER_COLS)
+                .select(OfferCols::as_select())
                 .first(c)
                 .optional()?
                 .ok_or(StoreError::NotFound)?;
