@@ -11,6 +11,7 @@ use crate::error::{ApiError, blocking};
 use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, web};
+use heepr_domain::Viewer;
 use heepr_store::poll::KeyPrincipal;
 use heepr_store::user::{Role, UserRecord};
 use std::future::Future;
@@ -22,6 +23,32 @@ pub const SESSION_COOKIE: &str = "heepr_session";
 pub const CLIENT_HEADER: &str = "x-heepr-client";
 
 type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// A session extractor that names the [`Viewer`] its caller acts as, so one handler
+/// serves every audience of a read (`get::<SessionUser>`, `get::<OwnerUser>`, …): the
+/// extractor authenticates, the store scopes by the viewer.
+pub(crate) trait Audience: FromRequest<Error = ApiError> {
+    /// Who is asking.
+    fn viewer(self) -> Viewer;
+}
+
+impl Audience for SessionUser {
+    fn viewer(self) -> Viewer {
+        Viewer::Customer(self.0.id)
+    }
+}
+
+impl Audience for OwnerUser {
+    fn viewer(self) -> Viewer {
+        Viewer::Owner(self.0.id)
+    }
+}
+
+impl Audience for AdminUser {
+    fn viewer(self) -> Viewer {
+        Viewer::Admin
+    }
+}
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()

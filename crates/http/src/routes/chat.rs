@@ -6,7 +6,7 @@ use super::orders::render_order;
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::idempotency;
-use crate::principal::{AdminUser, OwnerUser, SessionUser};
+use crate::principal::{Audience, OwnerUser, SessionUser};
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -224,41 +224,17 @@ pub(crate) async fn accept(
     .await
 }
 
-async fn order_thread(
+/// `GET /api/{customer,owner,admin}/orders/{id}/thread`: created on first access by
+/// one of the order's parties; support reads.
+pub(crate) async fn order_thread<A: Audience>(
     state: web::Data<AppState>,
-    side: heepr_domain::Viewer,
-    id: String,
+    who: A,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let side = who.viewer();
     let id = OrderId::parse(&id).ok_or(ApiError::NotFound)?;
     let store = state.store.clone();
     let now = state.now();
     let v = blocking(move || Ok(store.order_thread(&id, &side, now)?)).await?;
     Ok(HttpResponse::Ok().json(view_json(&v, now)))
-}
-
-/// `GET /api/customer/orders/{id}/thread`.
-pub(crate) async fn customer_order_thread(
-    state: web::Data<AppState>,
-    SessionUser(u): SessionUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    order_thread(state, heepr_domain::Viewer::Customer(u.id), id.into_inner()).await
-}
-
-/// `GET /api/owner/orders/{id}/thread`.
-pub(crate) async fn owner_order_thread(
-    state: web::Data<AppState>,
-    OwnerUser(u): OwnerUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    order_thread(state, heepr_domain::Viewer::Owner(u.id), id.into_inner()).await
-}
-
-/// `GET /api/admin/orders/{id}/thread` (support reads).
-pub(crate) async fn admin_order_thread(
-    state: web::Data<AppState>,
-    _a: AdminUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    order_thread(state, heepr_domain::Viewer::Admin, id.into_inner()).await
 }

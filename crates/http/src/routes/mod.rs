@@ -8,6 +8,7 @@ mod owner;
 mod public;
 mod testing;
 
+use crate::principal::{AdminUser, OwnerUser, SessionUser};
 use actix_web::web;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -37,8 +38,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/owner/agents/{id}/package", web::get().to(owner::package))
             // customer orders
             .route("/customer/orders", web::post().to(orders::customer::place))
-            .route("/customer/orders", web::get().to(orders::customer::list))
-            .route("/customer/orders/{id}", web::get().to(orders::customer::get))
+            .route("/customer/orders", web::get().to(orders::read::list::<SessionUser>))
+            .route("/customer/orders/{id}", web::get().to(orders::read::get::<SessionUser>))
             .route("/customer/orders/{id}/accept", web::post().to(orders::customer::accept))
             .route(
                 "/customer/orders/{id}/revision",
@@ -47,11 +48,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customer/orders/{id}/flag", web::post().to(orders::customer::flag))
             .route(
                 "/customer/orders/{id}/deliveries",
-                web::get().to(orders::customer::deliveries),
+                web::get().to(orders::read::deliveries::<SessionUser>),
             )
             .route(
                 "/customer/orders/{id}/files/{file}",
-                web::get().to(orders::customer::file),
+                web::get().to(orders::download::file::<SessionUser>),
             )
             // chat and offers
             .route("/threads", web::post().to(chat::open))
@@ -63,18 +64,27 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/offers/{id}/accept", web::post().to(chat::accept))
             .route(
                 "/customer/orders/{id}/thread",
-                web::get().to(chat::customer_order_thread),
+                web::get().to(chat::order_thread::<SessionUser>),
             )
-            .route("/owner/orders/{id}/thread", web::get().to(chat::owner_order_thread))
-            .route("/admin/orders/{id}/thread", web::get().to(chat::admin_order_thread))
+            .route(
+                "/owner/orders/{id}/thread",
+                web::get().to(chat::order_thread::<OwnerUser>),
+            )
+            .route(
+                "/admin/orders/{id}/thread",
+                web::get().to(chat::order_thread::<AdminUser>),
+            )
             // owner orders
-            .route("/owner/orders", web::get().to(orders::owner::list))
-            .route("/owner/orders/{id}", web::get().to(orders::owner::get))
+            .route("/owner/orders", web::get().to(orders::read::list::<OwnerUser>))
+            .route("/owner/orders/{id}", web::get().to(orders::read::get::<OwnerUser>))
             .route(
                 "/owner/orders/{id}/deliveries",
-                web::get().to(orders::owner::deliveries),
+                web::get().to(orders::read::deliveries::<OwnerUser>),
             )
-            .route("/owner/orders/{id}/files/{file}", web::get().to(orders::owner::file))
+            .route(
+                "/owner/orders/{id}/files/{file}",
+                web::get().to(orders::download::file::<OwnerUser>),
+            )
             .route(
                 "/owner/orders/{id}/revision/{decision}",
                 web::post().to(orders::owner::revision),
@@ -82,10 +92,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/owner/orders/{id}/{action}", web::post().to(orders::owner::action))
             // support
             .route("/admin/orders", web::get().to(orders::admin::list))
-            .route("/admin/orders/{id}", web::get().to(orders::admin::get))
+            .route("/admin/orders/{id}", web::get().to(orders::read::get::<AdminUser>))
             .route(
                 "/admin/orders/{id}/deliveries",
-                web::get().to(orders::admin::deliveries),
+                web::get().to(orders::read::deliveries::<AdminUser>),
             )
             .route("/admin/orders/{id}/resolve", web::post().to(orders::admin::resolve))
             .route("/admin/orders/{id}/refund", web::post().to(orders::admin::refund))

@@ -17,25 +17,7 @@ pub(crate) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let mut q = q.into_inner();
     q.state.get_or_insert_with(|| "disputed".into());
-    read::list(state, Viewer::Admin, q).await
-}
-
-/// `GET /api/admin/orders/{id}`
-pub(crate) async fn get(
-    state: web::Data<AppState>,
-    _a: AdminUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    read::get(state, Viewer::Admin, id.into_inner()).await
-}
-
-/// `GET /api/admin/orders/{id}/deliveries`
-pub(crate) async fn deliveries(
-    state: web::Data<AppState>,
-    _a: AdminUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    read::deliveries(state, Viewer::Admin, id.into_inner()).await
+    read::page(state, Viewer::Admin, q).await
 }
 
 #[derive(Deserialize)]

@@ -1,8 +1,6 @@
 //! The customer's orders (session): place, list and read, accept, ask for a revision,
 //! dispute, and fetch the released deliveries and their files.
 
-use super::download::download;
-use super::read::{self, ListQuery};
 use super::view::render_order;
 use super::{invalid, keeps_upload, read_json_body, required, respond, text, typed};
 use crate::app::AppState;
@@ -98,24 +96,6 @@ pub(crate) async fn place(
     result
 }
 
-/// `GET /api/customer/orders`
-pub(crate) async fn list(
-    state: web::Data<AppState>,
-    SessionUser(u): SessionUser,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    read::list(state, Viewer::Customer(u.id), q.into_inner()).await
-}
-
-/// `GET /api/customer/orders/{id}`
-pub(crate) async fn get(
-    state: web::Data<AppState>,
-    SessionUser(u): SessionUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    read::get(state, Viewer::Customer(u.id), id.into_inner()).await
-}
-
 /// `POST /api/customer/orders/{id}/accept`
 pub(crate) async fn accept(
     req: HttpRequest,
@@ -167,23 +147,4 @@ pub(crate) async fn flag(
 ) -> Result<HttpResponse, ApiError> {
     let reason = required("reason", body.into_inner().reason, limits::DISPUTE_REASON_MAX_CHARS)?;
     respond(&req, &state, Viewer::Customer(u.id), &id, Command::Dispute { reason }).await
-}
-
-/// `GET /api/customer/orders/{id}/deliveries`: the released ones.
-pub(crate) async fn deliveries(
-    state: web::Data<AppState>,
-    SessionUser(u): SessionUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    read::deliveries(state, Viewer::Customer(u.id), id.into_inner()).await
-}
-
-/// `GET /api/customer/orders/{id}/files/{file}`
-pub(crate) async fn file(
-    state: web::Data<AppState>,
-    SessionUser(u): SessionUser,
-    p: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, f) = p.into_inner();
-    download(state, Viewer::Customer(u.id), id, f).await
 }

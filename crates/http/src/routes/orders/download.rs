@@ -3,8 +3,19 @@
 use super::order_id;
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
+use crate::principal::Audience;
 use actix_web::{HttpResponse, web};
 use heepr_domain::Viewer;
+
+/// `GET /api/{customer,owner}/orders/{id}/files/{file}`
+pub(crate) async fn file<A: Audience>(
+    state: web::Data<AppState>,
+    who: A,
+    p: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, f) = p.into_inner();
+    download(state, who.viewer(), id, f).await
+}
 
 /// Streams a stored file as an attachment (never rendered on the API origin).
 pub(super) async fn download(

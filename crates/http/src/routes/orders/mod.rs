@@ -10,9 +10,9 @@
 pub(crate) mod admin;
 pub(crate) mod agent;
 pub(crate) mod customer;
-mod download;
+pub(crate) mod download;
 pub(crate) mod owner;
-mod read;
+pub(crate) mod read;
 mod view;
 
 pub(crate) use view::render_order;

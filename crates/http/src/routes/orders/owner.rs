@@ -1,8 +1,6 @@
 //! The owner's view of its agents' orders (session, owner role): list and read, every
 //! delivery and file, and the owner's decisions (approve, release, return, scope, …).
 
-use super::download::download;
-use super::read::{self, ListQuery};
 use super::{invalid, required, respond, text};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -10,43 +8,6 @@ use crate::principal::OwnerUser;
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::{Command, Viewer, limits};
 use serde::Deserialize;
-
-/// `GET /api/owner/orders`
-pub(crate) async fn list(
-    state: web::Data<AppState>,
-    OwnerUser(u): OwnerUser,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    read::list(state, Viewer::Owner(u.id), q.into_inner()).await
-}
-
-/// `GET /api/owner/orders/{id}`
-pub(crate) async fn get(
-    state: web::Data<AppState>,
-    OwnerUser(u): OwnerUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    read::get(state, Viewer::Owner(u.id), id.into_inner()).await
-}
-
-/// `GET /api/owner/orders/{id}/deliveries`: all of them, released or not.
-pub(crate) async fn deliveries(
-    state: web::Data<AppState>,
-    OwnerUser(u): OwnerUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    read::deliveries(state, Viewer::Owner(u.id), id.into_inner()).await
-}
-
-/// `GET /api/owner/orders/{id}/files/{file}`
-pub(crate) async fn file(
-    state: web::Data<AppState>,
-    OwnerUser(u): OwnerUser,
-    p: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, f) = p.into_inner();
-    download(state, Viewer::Owner(u.id), id, f).await
-}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

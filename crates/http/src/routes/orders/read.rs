@@ -5,6 +5,7 @@ use super::view::{DeliveryList, OrderList, OrderView};
 use super::{invalid, order_id};
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
+use crate::principal::Audience;
 use actix_web::{HttpResponse, web};
 use heepr_domain::{OrderState, Viewer};
 use serde::Deserialize;
@@ -18,7 +19,17 @@ pub(crate) struct ListQuery {
     cursor: Option<String>,
 }
 
-pub(super) async fn list(state: web::Data<AppState>, who: Viewer, q: ListQuery) -> Result<HttpResponse, ApiError> {
+/// `GET /api/{customer,owner}/orders`
+pub(crate) async fn list<A: Audience>(
+    state: web::Data<AppState>,
+    who: A,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    page(state, who.viewer(), q.into_inner()).await
+}
+
+/// One page of `who`'s orders.
+pub(super) async fn page(state: web::Data<AppState>, who: Viewer, q: ListQuery) -> Result<HttpResponse, ApiError> {
     let st = match q.state.as_deref() {
         None => None,
         Some(s) => Some(OrderState::parse(s).ok_or_else(|| invalid("state", "unknown order state"))?),
@@ -45,14 +56,27 @@ pub(super) async fn list(state: web::Data<AppState>, who: Viewer, q: ListQuery) 
     }))
 }
 
-pub(super) async fn get(state: web::Data<AppState>, who: Viewer, id: String) -> Result<HttpResponse, ApiError> {
+/// `GET /api/{customer,owner,admin}/orders/{id}`
+pub(crate) async fn get<A: Audience>(
+    state: web::Data<AppState>,
+    who: A,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let who = who.viewer();
     let id = order_id(&id)?;
     let store = state.store.clone();
     let o = blocking(move || Ok(store.order_for(&id, &who)?)).await?;
     Ok(HttpResponse::Ok().json(OrderView::from(&o)))
 }
 
-pub(super) async fn deliveries(state: web::Data<AppState>, who: Viewer, id: String) -> Result<HttpResponse, ApiError> {
+/// `GET /api/{customer,owner,admin}/orders/{id}/deliveries`: the customer sees the
+/// released ones.
+pub(crate) async fn deliveries<A: Audience>(
+    state: web::Data<AppState>,
+    who: A,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let who = who.viewer();
     let id = order_id(&id)?;
     let store = state.store.clone();
     let ds = blocking(move || Ok(store.deliveries_for(&id, &who)?)).await?;
