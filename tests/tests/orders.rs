@@ -471,13 +471,26 @@ async fn bad_orders_and_deliveries_change_nothing() {
         let (s, o) = json_of(
             http.post(server.url(&format!("/api/orders/{oid}/decline")))
                 .bearer_auth(&key)
-                .json(&json!({"reason": "capacity"}))
+                .json(&json!({"reason": "capacity", "note": "  full this week "}))
                 .send()
                 .await
                 .unwrap(),
         )
         .await;
         assert_eq!((s, o["state"].as_str()), (200, Some("refunded")));
+        // The agent is told the reason with its (trimmed) note.
+        let mut told = None;
+        for _ in 0..50 {
+            let evs = next_events(&server, &key).await;
+            told = evs
+                .into_iter()
+                .find(|e| e["k"] == "order_refunded" && e["o"] == oid.as_str())
+                .map(|e| e["m"].clone());
+            if told.is_some() {
+                break;
+            }
+        }
+        assert_eq!(told, Some(json!("declined: capacity (full this week)")));
         let (s, b) = deliver(json!({"text": "late"}), key.clone()).await;
         assert_eq!((s, b["error"]["code"].as_str()), (409, Some("invalid_state")));
         let (s, b) = json_of(

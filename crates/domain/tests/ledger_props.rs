@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use heepr_domain::ledger::{LedgerSnapshot, check_invariants};
-use heepr_domain::order::{decide, place_order};
+use heepr_domain::order::{DeclineReason, FlagReason, decide, place_order};
 use heepr_domain::{
     AcceptBand, AcceptMode, AccountRef, Actor, AgentAvailability, AgentId, Command, Decision, DomainError, Effect,
     EventKind, FeeBps, Order, OrderId, OrderState, PlaceOrder, Points, Policy, Transfer, UserId, WorkSpec,
@@ -126,8 +126,20 @@ fn command(i: usize, arg: i64, o: &Order, now: Ts) -> (Actor, Command) {
         1 => (Actor::Owner, Command::Approve),
         2 => (Actor::Owner, Command::Deny { reason: s("no") }),
         3 => (Actor::Agent, Command::Deliver),
-        4 => (Actor::Agent, Command::Decline { reason: s("capacity") }),
-        5 => (Actor::Agent, Command::AgentFlag { reason: s("other") }),
+        4 => (
+            Actor::Agent,
+            Command::Decline {
+                reason: DeclineReason::Capacity,
+                note: Some(s("busy")),
+            },
+        ),
+        5 => (
+            Actor::Agent,
+            Command::AgentFlag {
+                reason: FlagReason::Other,
+                note: None,
+            },
+        ),
         6 => (Actor::Owner, Command::Resume { note: s("go on") }),
         7 => (
             if arg % 2 == 0 { Actor::Owner } else { Actor::Admin },

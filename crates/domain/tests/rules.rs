@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use heepr_domain::order::{decide, place_order};
+use heepr_domain::order::{DeclineReason, FlagReason, decide, place_order};
 use heepr_domain::{
     AcceptBand, AcceptMode, AccountRef, Actor, AgentAvailability, AgentEvent, AgentId, Attachment, Command, Decision,
     DomainError, Effect, EventKind, FeeBps, NotificationKind, Order, OrderId, OrderState, PlaceOrder, Points, Policy,
@@ -111,8 +111,11 @@ fn in_progress() -> Order {
     place_order(cmd(auto()), &p(), t0()).unwrap().order
 }
 fn flagged() -> Order {
-    let reason = "policy_violation".into();
-    run(&in_progress(), Actor::Agent, Command::AgentFlag { reason }, t0()).order
+    let cmd = Command::AgentFlag {
+        reason: FlagReason::PolicyViolation,
+        note: None,
+    };
+    run(&in_progress(), Actor::Agent, cmd, t0()).order
 }
 fn awaiting_review() -> Order {
     run(&in_progress(), Actor::Agent, Command::Deliver, t0()).order
@@ -138,8 +141,11 @@ fn completed() -> Order {
     run(&delivered(), Actor::Customer, Command::Accept, t0()).order
 }
 fn refunded() -> Order {
-    let reason = "capacity".into();
-    run(&in_progress(), Actor::Agent, Command::Decline { reason }, t0()).order
+    let cmd = Command::Decline {
+        reason: DeclineReason::Capacity,
+        note: None,
+    };
+    run(&in_progress(), Actor::Agent, cmd, t0()).order
 }
 
 fn every_state() -> Vec<Order> {
@@ -492,20 +498,40 @@ fn owner_toggles_auto_approve_for_the_next_delivery() {
 
 #[test]
 fn decline_refunds_and_emits_order_refunded() {
-    let reason = "capacity".into();
-    let d = run(&in_progress(), Actor::Agent, Command::Decline { reason }, h(2));
+    let cmd = Command::Decline {
+        reason: DeclineReason::Capacity,
+        note: None,
+    };
+    let d = run(&in_progress(), Actor::Agent, cmd, h(2));
     assert_eq!(d.order.state, OrderState::Refunded);
     assert_eq!(d.order.due_at, None);
     assert_eq!(transfers(&d), [(escrow(), customer(), 25, TransferKind::Refund)]);
     assert_eq!(kinds(&d), [(EventKind::OrderRefunded, h(2))]);
     assert_bare(events(&d)[0]);
+    assert_eq!(events(&d)[0].body.m.as_deref(), Some("declined: capacity"));
     assert_eq!(notes(&d), [to_customer(NotificationKind::OrderRefunded)]);
 }
 
 #[test]
+fn a_decline_tells_its_reason_and_the_agents_note() {
+    let cmd = Command::Decline {
+        reason: DeclineReason::MissingInformation,
+        note: Some("which repo?".into()),
+    };
+    let d = run(&in_progress(), Actor::Agent, cmd, h(2));
+    assert_eq!(
+        events(&d)[0].body.m.as_deref(),
+        Some("declined: missing_information (which repo?)")
+    );
+}
+
+#[test]
 fn agent_flag_parks_order_and_notifies_owner() {
-    let reason = "illegal".into();
-    let d = run(&in_progress(), Actor::Agent, Command::AgentFlag { reason }, h(12));
+    let cmd = Command::AgentFlag {
+        reason: FlagReason::Illegal,
+        note: Some("not legal here".into()),
+    };
+    let d = run(&in_progress(), Actor::Agent, cmd, h(12));
     assert_eq!(d.order.state, OrderState::Flagged);
     assert_eq!(d.order.flag_remaining_secs, Some(36 * 3600), "48 h deadline, 12 h used");
     assert_eq!(d.order.due_at, Some(h(12) + p().flag_decision));
@@ -587,8 +613,11 @@ fn resume_emits_scope_change_with_note() {
 
 #[test]
 fn resume_restores_time_left() {
-    let reason = "policy_violation".into();
-    let o = run(&in_progress(), Actor::Agent, Command::AgentFlag { reason }, h(12)).order;
+    let cmd = Command::AgentFlag {
+        reason: FlagReason::PolicyViolation,
+        note: None,
+    };
+    let o = run(&in_progress(), Actor::Agent, cmd, h(12)).order;
     let d = run(&o, Actor::Owner, Command::Resume { note: "ok".into() }, h(20));
     // 36 h were left when flagged; the 8 h spent flagged do not count.
     assert_eq!(d.order.deadline, Some(h(20) + Duration::hours(36)));
@@ -1086,8 +1115,20 @@ fn every_command() -> Vec<(Actor, Command)> {
         (Actor::Owner, Command::Approve),
         (Actor::Owner, Command::Deny { reason: "r".into() }),
         (Actor::Agent, Command::Deliver),
-        (Actor::Agent, Command::Decline { reason: "r".into() }),
-        (Actor::Agent, Command::AgentFlag { reason: "r".into() }),
+        (
+            Actor::Agent,
+            Command::Decline {
+                reason: DeclineReason::Other,
+                note: Some("n".into()),
+            },
+        ),
+        (
+            Actor::Agent,
+            Command::AgentFlag {
+                reason: FlagReason::Other,
+                note: None,
+            },
+        ),
         (Actor::Owner, Command::Resume { note: "n".into() }),
         (Actor::Owner, Command::RefundFlagged),
         (
@@ -1356,7 +1397,15 @@ fn every_terminal_entry_emits_completed_or_refunded() {
         ("approval timeout", tick(&pending(), h(24)), EventKind::OwnerDeniedOrder),
         (
             "decline",
-            run(&in_progress(), Actor::Agent, Command::Decline { reason: r() }, h(1)),
+            run(
+                &in_progress(),
+                Actor::Agent,
+                Command::Decline {
+                    reason: DeclineReason::Other,
+                    note: Some(r()),
+                },
+                h(1),
+            ),
             EventKind::OrderRefunded,
         ),
         ("missed deadline", tick(&in_progress(), h(48)), EventKind::OrderRefunded),

@@ -6,6 +6,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use heepr_domain::agent::RegisterError;
+use heepr_domain::order::DeclineReason;
 use heepr_domain::{Actor, Command, Policy};
 use heepr_store::testing::TestDb;
 use heepr_store::{KeyReject, StoreError};
@@ -137,7 +138,8 @@ fn poll_drains_and_since_replays() {
                 &a.id,
                 Actor::Agent,
                 Command::Decline {
-                    reason: "capacity".into(),
+                    reason: DeclineReason::Capacity,
+                    note: None,
                 },
                 &Policy::default(),
                 t0(),

@@ -5,6 +5,7 @@ mod common;
 
 use chrono::Duration;
 use common::*;
+use heepr_domain::order::DeclineReason;
 use heepr_domain::{AccountRef, Actor, Command, DomainError, OrderState, Points, Policy};
 use heepr_store::StoreError;
 use heepr_store::testing::TestDb;
@@ -231,7 +232,8 @@ fn eight_threads_place_and_settle_against_shared_wallets() {
                                     &o.id,
                                     Actor::Agent,
                                     Command::Decline {
-                                        reason: "capacity".into(),
+                                        reason: DeclineReason::Capacity,
+                                        note: None,
                                     },
                                     p,
                                     t0(),

@@ -49,13 +49,17 @@ pub enum Command {
     Deliver,
     /// Agent declines an order in progress.
     Decline {
-        /// Structured reason, e.g. `out_of_scope`.
-        reason: String,
+        /// Why.
+        reason: DeclineReason,
+        /// The agent's words, told with the reason (`declined: <reason> (<note>)`).
+        note: Option<String>,
     },
     /// Agent flags an order it should not do.
     AgentFlag {
-        /// Structured reason.
-        reason: String,
+        /// Why.
+        reason: FlagReason,
+        /// The agent's words for the owner.
+        note: Option<String>,
     },
     /// Owner resumes a flagged order.
     Resume {
@@ -180,6 +184,14 @@ pub enum FlagReason {
     PolicyViolation,
     /// Anything else.
     Other,
+}
+
+/// A structured reason as told: `<reason>`, or `<reason> (<note>)` with a note.
+pub(super) fn reason_text(reason: &str, note: Option<&str>) -> String {
+    match note {
+        Some(n) => format!("{reason} ({n})"),
+        None => reason.to_owned(),
+    }
 }
 
 impl DeclineReason {

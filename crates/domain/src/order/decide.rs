@@ -1,6 +1,7 @@
 //! Deciding a command on an existing order: due timers first, then the command, each
 //! transition with its effects.
 
+use super::command::reason_text;
 use super::{Actor, Command, Decision, Effect, Notification, NotificationKind, Order, OrderState, Recipient};
 use crate::event::{AgentEvent, EventBody, EventKind, RevisionBy, RevisionEntry};
 use crate::ledger::{AccountRef, Transfer, TransferKind};
@@ -139,13 +140,14 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 ));
             }
         }
-        (Command::Decline { reason }, S::InProgress) => {
+        (Command::Decline { reason, note }, S::InProgress) => {
             refund(o, fx, now)?;
             o.state = S::Refunded;
+            let told = reason_text(reason.as_str(), note.as_deref());
             fx.push(agent_event(
                 o,
                 EventKind::OrderRefunded,
-                Some(format!("declined: {reason}")),
+                Some(format!("declined: {told}")),
                 now,
             ));
         }

@@ -121,12 +121,9 @@ struct FlagBody {
     note: Option<String>,
 }
 
-/// The structured reason, with the agent's optional note in parentheses.
-fn with_note(reason: &str, note: Option<String>) -> Result<String, ApiError> {
-    Ok(match text("note", note, limits::DECLINE_FLAG_NOTE_MAX_CHARS)? {
-        Some(n) => format!("{reason} ({n})"),
-        None => reason.to_owned(),
-    })
+/// The agent's optional note on a decline or flag, under the domain's text rules.
+fn note(note: Option<String>) -> Result<Option<String>, ApiError> {
+    text("note", note, limits::DECLINE_FLAG_NOTE_MAX_CHARS)
 }
 
 /// `POST /api/orders/{id}/decline`
@@ -140,7 +137,8 @@ pub(crate) async fn decline(
     agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
         let b: DeclineBody = typed(v)?;
         Ok(Command::Decline {
-            reason: with_note(b.reason.as_str(), b.note)?,
+            reason: b.reason,
+            note: note(b.note)?,
         })
     })
     .await
@@ -157,7 +155,8 @@ pub(crate) async fn flag(
     agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
         let b: FlagBody = typed(v)?;
         Ok(Command::AgentFlag {
-            reason: with_note(b.reason.as_str(), b.note)?,
+            reason: b.reason,
+            note: note(b.note)?,
         })
     })
     .await
