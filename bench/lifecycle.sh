@@ -3,11 +3,15 @@
 #   bash bench/lifecycle.sh [workers] [seconds]          # SQLite
 #   DB=postgres bash bench/lifecycle.sh [workers] [seconds]
 #   KEEP_LOG=/tmp/server.log …   keeps the server log; RUST_LOG=… sets its level
+#   SERVER_BIN=… GEN_BIN=…      run given binaries instead of building (bench/ab.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKERS=${1:-32}; SECS=${2:-15}
-cargo build --release -q -p heepr-server
-cargo build --release -q -p heepr-e2e --example lifecycle
+if [ -z "${SERVER_BIN:-}" ]; then
+  cargo build --release -q -p heepr-server
+  cargo build --release -q -p heepr-e2e --example lifecycle
+fi
+SERVER=${SERVER_BIN:-target/release/heepr-server}; GEN=${GEN_BIN:-target/release/examples/lifecycle}
 PORT=${PORT:-18090}; DATA=$(mktemp -d)
 if [ "${DB:-sqlite}" = postgres ]; then
   name="heepr_bench_$$"; psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $name" >/dev/null
@@ -16,11 +20,11 @@ else
   URL="sqlite://$DATA/heepr.db"
 fi
 HEEPR_BIND=127.0.0.1:$PORT DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA HEEPR_STARTER_POINTS=100000000 \
-  HEEPR_LOGIN_LIMIT_IP=100000000 RUST_LOG=${RUST_LOG:-warn,heepr_server=info} target/release/heepr-server 2>"$DATA/log" &
+  HEEPR_LOGIN_LIMIT_IP=100000000 RUST_LOG=${RUST_LOG:-warn,heepr_server=info} "$SERVER" 2>"$DATA/log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$DATA/log" "$KEEP_LOG"; [ -n "${name:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $name" >/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 300); do grep -q "listening on" "$DATA/log" && break; sleep 0.1; done
 echo "backend ${DB:-sqlite}; $(nproc) cores; server and load generator share them"
-RUST_BACKTRACE=0 target/release/examples/lifecycle "http://127.0.0.1:$PORT" "$DATA/log" "$WORKERS" "$SECS" || {
+RUST_BACKTRACE=0 "$GEN" "http://127.0.0.1:$PORT" "$DATA/log" "$WORKERS" "$SECS" || {
   echo "load generator failed; last lines of the server log:"; tail -20 "$DATA/log"; exit 1; }
-DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA target/release/heepr-server admin check-ledger
+DATABASE_URL=$URL HEEPR_DATA_DIR=$DATA "$SERVER" admin check-ledger
