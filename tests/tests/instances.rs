@@ -16,8 +16,10 @@ async fn revocations_and_events_cross_instances_within_a_second() {
         let owner = signup(&a, "owner@example.com", true).await;
         let (agent, key, gig) = live_agent(&a, &owner, "Twin").await;
         // Started after onboarding, so the approval email (one outbox, claimed by
-        // whichever instance's sender gets it first) is printed by A.
-        let b = Server::start(&db, &[]);
+        // whichever instance's sender gets it first) is printed by A. One deployment,
+        // one server key: B reads A's.
+        let server_key = a.data_dir().join("secret.key");
+        let b = Server::start(&db, &[("HEEPR_SECRET_KEY_FILE", server_key.to_str().unwrap())]);
         let http = reqwest::Client::new();
         let poll_b = || http.get(b.url("/api/events")).bearer_auth(&key).send();
         assert_eq!(

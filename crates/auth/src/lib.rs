@@ -3,7 +3,12 @@
 //! Argon2id is for passwords only: it is deliberately slow (~70 ms). API keys,
 //! bootstrap tokens and session tokens carry 256 bits from the OS CSPRNG, so a single
 //! SHA-256 is enough to store them and lets a request find its principal with one
-//! indexed lookup instead of a password-hash verification.
+//! indexed lookup instead of a password-hash verification. What must be kept but not
+//! in plaintext (links in queued emails) is sealed with the [`ServerKey`].
+
+mod server_key;
+
+pub use server_key::{KEY_LEN, KeyFileError, LoadedKey, OpenError, ServerKey};
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use sha2::{Digest, Sha256};
@@ -17,6 +22,9 @@ pub enum AuthError {
     /// Hashing failed (bad parameters; not the caller's password).
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// Sealing with the server key failed.
+    #[error("sealing failed: {0}")]
+    Seal(String),
 }
 
 /// Hashes a password with Argon2id and a random salt (PHC string). Blocking: call it

@@ -84,6 +84,8 @@ pub struct AppState {
     pub blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore>,
     /// The time source (shared with the scheduler).
     pub clock: std::sync::Arc<Clock>,
+    /// Seals what is kept but must not be stored in plaintext (links in queued emails).
+    pub server_key: std::sync::Arc<heepr_auth::ServerKey>,
 }
 
 /// Wall-clock time plus an offset that only end-to-end tests move (`HEEPR_TEST_CLOCK`).
@@ -113,6 +115,7 @@ impl AppState {
         config: HttpConfig,
         blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore>,
         clock: std::sync::Arc<Clock>,
+        server_key: std::sync::Arc<heepr_auth::ServerKey>,
     ) -> Self {
         let logins = crate::ratelimit::LoginLimiter::new(config.login_limit_per_email, config.login_limit_per_ip);
         Self {
@@ -122,6 +125,7 @@ impl AppState {
             logins,
             blobs,
             clock,
+            server_key,
         }
     }
 

@@ -5,6 +5,7 @@ mod app;
 mod error;
 mod health;
 mod idempotency;
+mod mail;
 mod principal;
 mod ratelimit;
 mod request_id;

@@ -120,6 +120,11 @@ pub struct Config {
     /// Largest multipart request in bytes.
     #[arg(long, env = "HEEPR_MAX_UPLOAD_BYTES", default_value_t = 4 << 30, global = true)]
     pub max_upload_bytes: u64,
+    /// The server key (32 bytes) that seals secrets at rest, such as the links in
+    /// queued emails; created with mode 600 if missing. Every instance of a deployment
+    /// must use the same key (default: <data dir>/secret.key).
+    #[arg(long, env = "HEEPR_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
     /// Test hooks: `/api/test/clock` and `/api/test/timers`. Never in production.
     #[arg(long, env = "HEEPR_TEST_CLOCK", default_value_t = false, global = true, hide = true)]
     pub test_clock: bool,
@@ -133,6 +138,22 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("heepr.db").display()))
+    }
+
+    /// Reads the server key, creating it on first start (mode 600).
+    pub fn server_key(&self) -> Result<heepr_auth::ServerKey, ServerError> {
+        let path = self
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secret.key"));
+        let loaded = heepr_auth::ServerKey::load_or_create(&path).map_err(|e| ServerError::Config(e.to_string()))?;
+        if loaded.created {
+            tracing::info!(path = %path.display(), "server key created; every instance of this deployment must use this file");
+        }
+        if let Some(mode) = loaded.mode.filter(|m| m & 0o077 != 0) {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "the server key file is readable by others than its owner; chmod 600 it");
+        }
+        Ok(loaded.key)
     }
 
     /// Creates the data directory, opens the database and applies migrations.

@@ -64,6 +64,7 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
     let mailer = mail::Mailer::from_config(&cfg.mail).map_err(ServerError::Config)?;
+    let server_key = std::sync::Arc::new(cfg.server_key()?);
     let blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore> =
         std::sync::Arc::new(heepr_store::storage::LocalDisk::new(&cfg.data_dir).map_err(|cause| {
             ServerError::DataDir {
@@ -79,6 +80,7 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
             http.clone(),
             blobs,
             clock.clone(),
+            server_key.clone(),
         ))
         .map_err(|cause| ServerError::Bind {
             addr: http.bind.clone(),
@@ -88,7 +90,7 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
         let jobs = vec![
             actix_web::rt::spawn(scheduler::run(store.clone(), policy, scheduler_every, clock)),
             actix_web::rt::spawn(scheduler::housekeeping(store.clone())),
-            actix_web::rt::spawn(mail::run(store.clone(), mailer)),
+            actix_web::rt::spawn(mail::run(store.clone(), mailer, server_key)),
         ];
         let served = app.run().await;
         for job in jobs {

@@ -1,11 +1,14 @@
 //! Drains the email outbox through the configured transport: `log` prints the email
 //! (with its links) to the server log, like a console email backend; `smtp://host:port`
-//! speaks SMTP with lettre.
+//! speaks SMTP with lettre and logs no body. A body kept sealed (one with a one-time
+//! link) is opened with the server key just before it is sent.
 
+use heepr_auth::ServerKey;
 use heepr_store::Store;
 use heepr_store::mail::QueuedEmail;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub enum Mailer {
@@ -18,6 +21,9 @@ const FROM: &str = "heepr <no-reply@heepr.local>";
 impl Mailer {
     pub fn from_config(mail: &str) -> Result<Self, String> {
         if mail == "log" {
+            tracing::info!(
+                "HEEPR_MAIL=log: emails are printed to this log, one-time links included (use smtp:// in production)"
+            );
             return Ok(Self::Log);
         }
         let rest = mail
@@ -44,10 +50,11 @@ impl Mailer {
         ))
     }
 
-    async fn send(&self, e: &QueuedEmail) -> Result<(), String> {
+    /// Sends `e` with `body` (its stored body, or its sealed one opened).
+    async fn send(&self, e: &QueuedEmail, body: String) -> Result<(), String> {
         match self {
             Self::Log => {
-                tracing::info!(to = %e.to, subject = %e.subject, "email (log transport)\n{}", e.body);
+                tracing::info!(to = %e.to, subject = %e.subject, "email (log transport)\n{body}");
                 Ok(())
             }
             Self::Smtp(t) => {
@@ -56,7 +63,7 @@ impl Mailer {
                     .to(e.to.parse().map_err(|err| format!("to {}: {err}", e.to))?)
                     .subject(e.subject.clone())
                     .header(ContentType::TEXT_PLAIN)
-                    .body(e.body.clone())
+                    .body(body)
                     .map_err(|e| e.to_string())?;
                 t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
             }
@@ -64,7 +71,23 @@ impl Mailer {
     }
 }
 
-pub async fn run(store: Store, mailer: Mailer) {
+/// The body to send: the sealed one opened with the server key, else the stored one.
+fn body_to_send(key: &ServerKey, e: &QueuedEmail) -> Result<String, String> {
+    match &e.sealed_body {
+        None => Ok(e.body.clone()),
+        Some(sealed) => key
+            .open(sealed, e.to.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                "the sealed body does not open with this instance's server key \
+                 (every instance must use the same HEEPR_SECRET_KEY_FILE)"
+                    .to_owned()
+            }),
+    }
+}
+
+pub async fn run(store: Store, mailer: Mailer, key: Arc<ServerKey>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
@@ -82,7 +105,10 @@ pub async fn run(store: Store, mailer: Mailer) {
             Err(_) => continue,
         };
         for email in batch {
-            let result = mailer.send(&email).await;
+            let result = match body_to_send(&key, &email) {
+                Ok(body) => mailer.send(&email, body).await,
+                Err(e) => Err(e),
+            };
             let s = store.clone();
             let id = email.id.clone();
             let _ = tokio::task::spawn_blocking(move || match result {

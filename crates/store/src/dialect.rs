@@ -12,10 +12,14 @@ use diesel::connection::SimpleConnection;
 /// "database is locked". synchronous=NORMAL is durable across process crashes in WAL.
 /// temp_store=MEMORY keeps the statement journal of the writer's per-command
 /// SAVEPOINTs in memory: on disk, it was a pwrite for every page a command touched.
+/// secure_delete=ON overwrites deleted and replaced content with zeros, so a freed
+/// page or cell (in the file, and in the page images the WAL receives) keeps nothing of
+/// what was there. Zeroing a cell costs nothing (its page is written anyway); a page
+/// that becomes free is written once more (`FAST` would skip that and keep its data).
 pub(crate) fn sqlite_pragmas(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     conn.batch_execute(
         "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;",
     )
 }
 

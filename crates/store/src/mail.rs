@@ -1,5 +1,11 @@
 //! The email outbox: emails are queued in the same transaction as the change that
 //! causes them, and a sender drains the queue.
+//!
+//! Nothing secret is stored in plaintext: an email carrying a one-time link is queued
+//! with `body` = the text with the link replaced by `[link]` (what support views and
+//! tests see) and `sealed_body` = the whole text sealed with the server key by the
+//! caller (`heepr_auth::ServerKey`). The sender opens it just before sending; once
+//! sent, both are dropped. This crate never sees the key.
 
 use crate::error::Result;
 use crate::plan::Plan;
@@ -18,9 +24,26 @@ pub struct NewEmail {
     pub to: String,
     /// Subject line.
     pub subject: String,
-    /// Plain-text body.
+    /// Plain-text body as stored and shown: with no secret in it (links as `[link]`).
     pub body: String,
+    /// The body to send, sealed with the server key (`None`: send `body` as is).
+    pub sealed_body: Option<Vec<u8>>,
 }
+
+impl NewEmail {
+    /// An email with nothing secret in it: stored and sent as is.
+    pub fn plain(to: impl Into<String>, subject: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            to: to.into(),
+            subject: subject.into(),
+            body: body.into(),
+            sealed_body: None,
+        }
+    }
+}
+
+/// What replaces a one-time link in the stored `body`.
+pub const LINK_PLACEHOLDER: &str = "[link]";
 
 /// A queued email.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -31,10 +54,12 @@ pub struct QueuedEmail {
     pub to: String,
     /// Subject.
     pub subject: String,
-    /// Body.
+    /// Body as stored: links replaced by `[link]`; `[sent; body removed]` once sent.
     pub body: String,
     /// Failed attempts so far.
     pub attempts: i32,
+    /// The body to send, sealed with the server key (`None`: send `body`).
+    pub sealed_body: Option<Vec<u8>>,
 }
 
 /// Columns in the field order of [`QueuedEmail`].
@@ -44,12 +69,14 @@ const EMAIL_COLS: (
     emails::subject,
     emails::body,
     emails::attempts,
+    emails::sealed_body,
 ) = (
     emails::id,
     emails::to_email,
     emails::subject,
     emails::body,
     emails::attempts,
+    emails::sealed_body,
 );
 
 /// Gives up on an email after this many failed attempts.
@@ -62,6 +89,7 @@ pub(crate) fn row(email: &NewEmail, now: DateTime<Utc>) -> crate::plan::record::
         to_email: email.to.clone(),
         subject: email.subject.clone(),
         body: email.body.clone(),
+        sealed_body: email.sealed_body.clone(),
         created_at: naive(now),
         attempts: 0,
     })
@@ -114,8 +142,8 @@ impl Store {
         })
     }
 
-    /// Marks an email sent. Its body is replaced: approval links are secrets, and the
-    /// outbox keeps rows for a year.
+    /// Marks an email sent: its body is replaced and its sealed copy dropped (the outbox
+    /// keeps rows for a year, recipient and subject only).
     pub fn mark_email_sent(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
         let mut plan = Plan::new();
         plan.change(Change::EmailSent {
@@ -135,7 +163,8 @@ impl Store {
         self.apply(&plan)
     }
 
-    /// Every email queued to `to`, newest first (for tests and the admin outbox view).
+    /// Every email queued to `to`, newest first (for tests and the admin outbox view):
+    /// bodies as stored, links replaced by `[link]`.
     pub fn emails_to(&self, to: &str) -> Result<Vec<QueuedEmail>> {
         self.read(|c| {
             Ok(emails::table

@@ -152,6 +152,7 @@ diesel::table! {
         attempts -> Integer,
         last_error -> Nullable<Text>,
         claimed_until -> Nullable<Timestamp>,
+        sealed_body -> Nullable<Binary>,
     }
 }
 

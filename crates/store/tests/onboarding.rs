@@ -16,6 +16,7 @@ fn approve(store: &heepr_store::Store, w: &World, code: &str, token: &str) {
         to: "owner@example.com".into(),
         subject: "s".into(),
         body: "b".into(),
+        sealed_body: Some(b"sealed elsewhere".to_vec()),
     };
     store
         .request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0())
@@ -275,7 +276,8 @@ fn two_instances_claim_each_email_once_and_failures_are_retried() {
             let email = heepr_store::mail::NewEmail {
                 to: format!("o{i}@example.com"),
                 subject: "s".into(),
-                body: "b".into(),
+                body: "b [link]".into(),
+                sealed_body: Some(format!("sealed {i}").into_bytes()),
             };
             a.request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0())
                 .unwrap();
@@ -286,6 +288,16 @@ fn two_instances_claim_each_email_once_and_failures_are_retried() {
         assert_eq!(first.len(), 2, "{}", db.label);
         assert_eq!(second.len(), 1, "{}: only the unclaimed one", db.label);
         assert!(first.iter().all(|e| e.id != second[0].id), "{}", db.label);
+        for e in first.iter().chain(&second) {
+            let i = &e.to[1..2];
+            assert_eq!(e.body, "b [link]", "{}", db.label);
+            assert_eq!(
+                e.sealed_body.as_deref(),
+                Some(format!("sealed {i}").as_bytes()),
+                "{}",
+                db.label
+            );
+        }
         assert!(
             a.claim_unsent_emails(50, t0(), lease).unwrap().is_empty(),
             "{}",
@@ -303,6 +315,15 @@ fn two_instances_claim_each_email_once_and_failures_are_retried() {
             db.label
         );
         assert_eq!(retry[0].attempts, 1, "{}", db.label);
+        // Once sent, the body and its sealed copy are gone; recipient and subject stay.
+        let sent = &a.emails_to(&first[1].to).unwrap()[0];
+        assert_eq!(
+            (sent.body.as_str(), &sent.sealed_body),
+            ("[sent; body removed]", &None),
+            "{}",
+            db.label
+        );
+        assert_eq!(sent.subject, "s");
 
         // A sender that died: its lease runs out and another instance takes over.
         let later = t0() + lease + Duration::seconds(1);

@@ -19,18 +19,29 @@ fn secret(kind: SecretKind) -> Result<heepr_auth::NewSecret, ApiError> {
     heepr_auth::new_secret(kind).map_err(|e| ApiError::Blocking(e.to_string()))
 }
 
-/// The approval email. The link is for the frontend, which posts the code back.
-fn approval_email(state: &AppState, owner: &UserRecord, agent_name: &str, code: &str, purpose: &str) -> NewEmail {
+/// The approval email. The link is for the frontend, which posts the code back; it is
+/// stored only sealed (see `crate::mail`).
+fn approval_email(
+    state: &AppState,
+    owner: &UserRecord,
+    agent_name: &str,
+    code: &str,
+    purpose: &str,
+) -> Result<NewEmail, ApiError> {
     let link = format!("{}/owner/approve?code={code}", state.config.base_url);
-    NewEmail {
-        to: owner.email.clone(),
-        subject: format!("Approve {purpose} for your agent {agent_name}"),
-        body: format!(
-            "Hello {},\n\nconfirm {purpose} for your heepr agent \"{agent_name}\" by opening this link while logged in:\n\n{link}\n\n\
-             The link works once and expires in 24 hours. If you did not ask for this, ignore this email.\n",
-            owner.display_name
-        ),
-    }
+    crate::mail::with_link(
+        state,
+        &owner.email,
+        format!("Approve {purpose} for your agent {agent_name}"),
+        &link,
+        |link| {
+            format!(
+                "Hello {},\n\nconfirm {purpose} for your heepr agent \"{agent_name}\" by opening this link while logged in:\n\n{link}\n\n\
+                 The link works once and expires in 24 hours. If you did not ask for this, ignore this email.\n",
+                owner.display_name
+            )
+        },
+    )
 }
 
 async fn owner_view(state: &web::Data<AppState>, a: AgentRecord) -> Result<OwnerAgent, ApiError> {
@@ -53,7 +64,7 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let settings = parse_settings(body.into_inner())?;
     let code = secret(SecretKind::Approval)?;
-    let email = approval_email(&state, &owner, &settings.name, &code.plaintext, "activation");
+    let email = approval_email(&state, &owner, &settings.name, &code.plaintext, "activation")?;
     let store = state.store.clone();
     let now = state.now();
     let a = blocking(move || Ok(store.create_agent_wizard(&owner.id, settings, &code.hash, &email, now)?)).await?;
@@ -183,7 +194,7 @@ async fn new_bootstrap(
     };
     let a = blocking(move || {
         let a = store.owner_agent(&owner.id, &id)?;
-        let email = approval_email(&st, &owner, &a.settings.name, &code.plaintext, purpose);
+        let email = approval_email(&st, &owner, &a.settings.name, &code.plaintext, purpose)?;
         Ok(store.request_bootstrap(&owner.id, &id, &code.hash, &email, rotate, now)?)
     })
     .await?;

@@ -365,15 +365,16 @@ impl Store {
         let (Some(to), Some(agent)) = (to, agent) else {
             return Ok(t);
         };
-        let email = NewEmail {
+        // The thread link is no capability (opening it needs a session): plain.
+        let email = NewEmail::plain(
             to,
-            subject: format!("A customer asks for a human: {agent}"),
-            body: format!(
+            format!("A customer asks for a human: {agent}"),
+            format!(
                 "A customer chatting with {agent} asked to talk to a person.\n\n\
                  Open the thread: {base_url}/threads/{}\n",
                 t.id
             ),
-        };
+        );
         let mut plan = Plan::new();
         plan.change(Change::HumanRequested {
             id: t.id.clone(),

@@ -15,8 +15,9 @@ use crate::schema::{
     accounts, agents, api_keys, approvals, bootstrap_tokens, emails, messages, offers, sessions, threads, users,
 };
 
-/// What a sent email's body becomes: the outbox keeps rows for a year, approval links
-/// must not stay with them.
+/// What a sent email's body becomes: the outbox keeps rows for a year, and only the
+/// subject and recipient stay with them (rows queued by an older version kept their
+/// links in the body; the sealed copy goes too).
 const SENT_BODY: &str = "[sent; body removed]";
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -82,7 +83,7 @@ pub(crate) enum Change {
     ClaimOffer { id: String, order_id: String },
     /// A session ended (logout); an unknown one is fine.
     EndSession { token_hash: String },
-    /// An email sent: its body replaced (approval links are secrets).
+    /// An email sent: its body replaced and its sealed copy dropped.
     EmailSent { id: String, at: NaiveDateTime },
     /// A failed send attempt, released for a retry.
     EmailFailed { id: String, error: String },
@@ -204,7 +205,11 @@ pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
         }
         Change::EndSession { token_hash } => diesel::delete(sessions::table.find(token_hash)).execute(c)?,
         Change::EmailSent { id, at } => diesel::update(emails::table.find(id))
-            .set((emails::sent_at.eq(at), emails::body.eq(SENT_BODY)))
+            .set((
+                emails::sent_at.eq(at),
+                emails::body.eq(SENT_BODY),
+                emails::sealed_body.eq(None::<Vec<u8>>),
+            ))
             .execute_prepared(c)?,
         Change::EmailFailed { id, error } => diesel::update(emails::table.find(id))
             .set((
@@ -277,6 +282,7 @@ pub(crate) struct EmailRow {
     pub to_email: String,
     pub subject: String,
     pub body: String,
+    pub sealed_body: Option<Vec<u8>>,
     pub created_at: NaiveDateTime,
     pub attempts: i32,
 }
