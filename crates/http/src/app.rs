@@ -42,6 +42,8 @@ pub struct HttpConfig {
     pub login_limit_per_ip: u32,
     /// Upload limits.
     pub uploads: crate::upload::UploadLimits,
+    /// Deadlines for slow clients (request head, keep-alive, stalled bodies).
+    pub clients: crate::slow::ClientTimeouts,
     /// Enables `/api/test/*` (moving the clock, running timers) for end-to-end tests.
     /// Never set in production.
     pub test_clock: bool,
@@ -65,6 +67,7 @@ impl HttpConfig {
             login_limit_per_email: 10,
             login_limit_per_ip: 100,
             uploads: crate::upload::UploadLimits::default(),
+            clients: crate::slow::ClientTimeouts::default(),
             test_clock: false,
         }
     }
@@ -80,6 +83,8 @@ pub struct AppState {
     pub config: HttpConfig,
     /// Failed-login counters.
     pub(crate) logins: crate::ratelimit::LoginLimiter,
+    /// Uploads in flight, against their caps.
+    pub(crate) upload_slots: crate::upload::Slots,
     /// Uploaded files.
     pub blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore>,
     /// The time source (shared with the scheduler).
@@ -121,6 +126,7 @@ impl AppState {
         Self {
             store,
             policy,
+            upload_slots: crate::upload::Slots::new(&config.uploads),
             config,
             logins,
             blobs,
@@ -154,6 +160,10 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     match err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::TooLarge.into(),
         JsonPayloadError::ContentType => ApiError::BadJson("expected Content-Type: application/json".into()).into(),
+        JsonPayloadError::Payload(e) => match crate::slow::stalled(&e) {
+            Some(secs) => ApiError::BodyStalled(secs).into(),
+            None => ApiError::BadJson(JsonPayloadError::Payload(e).to_string()).into(),
+        },
         other => ApiError::BadJson(other.to_string()).into(),
     }
 }
@@ -173,19 +183,29 @@ impl Application {
             // Derived from the address actually bound, so port 0 yields usable URLs.
             state.config.base_url = format!("http://{addr}");
         }
+        let clients = state.config.clients;
         let workers = state.config.workers;
         let blocking_threads = state.config.blocking_threads;
         let state = web::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(cors(&state.config.cors_origins))
+                .wrap(from_fn(crate::slow::middleware))
                 .wrap(from_fn(request_id::middleware))
                 .configure(configure(state.clone()))
         })
         .shutdown_timeout(30)
+        .client_request_timeout(clients.header)
+        .keep_alive(clients.keep_alive)
+        // After an early answer (a refused or stalled upload), the unread rest of the
+        // body gets this long before the connection closes.
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .listen(listener)?;
         if workers > 0 {
             server = server.workers(workers);
+        }
+        if clients.max_connections_per_worker > 0 {
+            server = server.max_connections(clients.max_connections_per_worker);
         }
         if blocking_threads > 0 {
             let workers = if workers > 0 {

@@ -56,6 +56,12 @@ pub enum ApiError {
     /// Too many attempts; retry later.
     #[error("too many attempts; try again later")]
     TooManyAttempts,
+    /// The request body stalled: no byte arrived for the configured idle time.
+    #[error("the request body stalled: no data arrived for {0} s")]
+    BodyStalled(u64),
+    /// Too many uploads in flight (for this caller or in total); retry later.
+    #[error("too many uploads in progress; retry shortly")]
+    UploadsBusy,
     /// A blocking task failed to run (pool shut down).
     #[error("background task failed: {0}")]
     Blocking(String),
@@ -119,6 +125,8 @@ impl ApiError {
                 (S::CONFLICT, "idempotency_in_progress", None)
             }
             Self::TooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+            Self::BodyStalled(_) => (S::REQUEST_TIMEOUT, "request_timeout", None),
+            Self::UploadsBusy => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(StoreError::Domain(d)) => {
                 let status = match d {
                     DomainError::InvalidState { .. } | DomainError::AgentPaused => S::CONFLICT,
@@ -201,7 +209,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code, field) = self.parts();
-        if status.is_server_error() {
+        // Refusing an upload under load is the limit working, not a fault: no log line.
+        if status.is_server_error() && !matches!(self, Self::UploadsBusy) {
             // The cause goes to the log (with the request id from the span), not the client.
             tracing::error!(error = %self, "request failed");
         }

@@ -11,9 +11,11 @@ mod ratelimit;
 mod request_id;
 mod routes;
 mod skill;
+pub mod slow;
 pub mod upload;
 mod views;
 
 pub use app::{AppState, Application, Clock, HttpConfig, configure};
 pub use error::ApiError;
+pub use slow::ClientTimeouts;
 pub use upload::UploadLimits;

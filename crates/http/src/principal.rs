@@ -24,6 +24,16 @@ pub const CLIENT_HEADER: &str = "x-heepr-client";
 
 type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
+/// Who the request authenticated as (a user or an agent id), left in the request's
+/// extensions by [`SessionUser`] and [`AgentKey`] for limits that count per caller
+/// (concurrent uploads).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub String);
+
+fn note_caller(req: &HttpRequest, id: &str) {
+    actix_web::HttpMessage::extensions_mut(req).insert(Caller(id.to_owned()));
+}
+
 /// A session extractor that names the [`Viewer`] its caller acts as, so one handler
 /// serves every audience of a read (`get::<SessionUser>`, `get::<OwnerUser>`, …): the
 /// extractor authenticates, the store scopes by the viewer.
@@ -68,6 +78,7 @@ impl FromRequest for SessionUser {
         let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let has_client_header = req.headers().contains_key(CLIENT_HEADER);
         let state = state(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state?;
             let token = token.ok_or(ApiError::Unauthorized {
@@ -90,10 +101,12 @@ impl FromRequest for SessionUser {
                     blocking(move || Ok(store.session_user(&hash, now)?)).await?
                 }
             };
-            user.map(SessionUser).ok_or(ApiError::Unauthorized {
+            let user = user.ok_or(ApiError::Unauthorized {
                 code: "unauthorized",
                 message: "the session expired; log in again",
-            })
+            })?;
+            note_caller(&req, user.id.as_str());
+            Ok(SessionUser(user))
         })
     }
 }
@@ -192,6 +205,7 @@ impl FromRequest for AgentKey {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = scheme_token(req, "Bearer").map(str::to_owned);
         let state = state(req);
+        let req = req.clone();
         Box::pin(async move {
             let (token, state) = (token?, state?);
             if !well_formed(&token, heepr_auth::SecretKind::ApiKey) {
@@ -203,13 +217,15 @@ impl FromRequest for AgentKey {
             let hash = heepr_auth::secret_hash(&token);
             let now = state.now();
             // The cached answer needs no database and no thread hop.
-            if let Some(p) = state.store.cached_key(&hash) {
-                return p.map(AgentKey).map_err(ApiError::from);
-            }
-            let store = state.store.clone();
-            blocking(move || Ok(store.authenticate_key(&hash, now)?))
-                .await
-                .map(AgentKey)
+            let p = match state.store.cached_key(&hash) {
+                Some(p) => p?,
+                None => {
+                    let store = state.store.clone();
+                    blocking(move || Ok(store.authenticate_key(&hash, now)?)).await?
+                }
+            };
+            note_caller(&req, p.agent_id.as_str());
+            Ok(AgentKey(p))
         })
     }
 }

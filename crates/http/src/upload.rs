@@ -1,16 +1,24 @@
 //! Streaming multipart uploads with multer: each file part goes to a temp file while
 //! it is hashed (SHA-256), then into the blob store under an id. Memory does not grow
-//! with file size; on any error every file written so far is removed.
+//! with file size; on any error — or if the request is dropped half-way (the client
+//! went away) — every file written so far is removed.
+//!
+//! Each upload holds a socket and a temp file for as long as it runs, so uploads in
+//! flight are capped, per caller and in total ([`Slots`]); over a cap the upload is
+//! refused at once with 503 `busy` before any of its body is read, and ordinary
+//! requests keep their file descriptors.
 
 use crate::error::ApiError;
-use actix_web::{HttpRequest, web};
+use crate::principal::Caller;
+use actix_web::{HttpMessage, HttpRequest, web};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use heepr_store::files::{StagedFile, new_file_key};
 use heepr_store::storage::BlobStore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::io::AsyncWriteExt;
 
 /// Upload limits (config).
@@ -26,6 +34,10 @@ pub struct UploadLimits {
     pub max_parts: usize,
     /// Largest text part.
     pub max_text_bytes: usize,
+    /// Most uploads in flight at once, all callers together.
+    pub max_in_flight: usize,
+    /// Most uploads in flight at once for one caller (a user or an agent).
+    pub per_caller: usize,
 }
 
 impl Default for UploadLimits {
@@ -36,6 +48,67 @@ impl Default for UploadLimits {
             max_total_bytes: 4 << 30,
             max_parts: 50,
             max_text_bytes: 1 << 20,
+            max_in_flight: 256,
+            per_caller: 4,
+        }
+    }
+}
+
+/// Uploads in flight, counted against [`UploadLimits::max_in_flight`] and
+/// [`UploadLimits::per_caller`].
+pub(crate) struct Slots {
+    total: usize,
+    per_caller: usize,
+    taken: Arc<Mutex<Taken>>,
+}
+
+#[derive(Default)]
+struct Taken {
+    total: usize,
+    by_caller: HashMap<String, usize>,
+}
+
+/// One upload's place; given back on drop.
+pub(crate) struct Slot {
+    taken: Arc<Mutex<Taken>>,
+    caller: String,
+}
+
+impl Slots {
+    pub(crate) fn new(limits: &UploadLimits) -> Self {
+        Self {
+            total: limits.max_in_flight,
+            per_caller: limits.per_caller,
+            taken: Arc::default(),
+        }
+    }
+
+    /// A place for one more upload of `caller`, or 503 `busy`.
+    pub(crate) fn take(&self, caller: &str) -> Result<Slot, ApiError> {
+        let mut t = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        let mine = t.by_caller.get(caller).copied().unwrap_or(0);
+        if t.total >= self.total || mine >= self.per_caller {
+            tracing::debug!(in_flight = t.total, caller_in_flight = mine, "upload refused: busy");
+            return Err(ApiError::UploadsBusy);
+        }
+        t.total += 1;
+        *t.by_caller.entry(caller.to_owned()).or_default() += 1;
+        Ok(Slot {
+            taken: self.taken.clone(),
+            caller: caller.to_owned(),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut t = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        t.total = t.total.saturating_sub(1);
+        if let Some(n) = t.by_caller.get_mut(&self.caller) {
+            *n -= 1;
+            if *n == 0 {
+                t.by_caller.remove(&self.caller);
+            }
         }
     }
 }
@@ -97,7 +170,40 @@ fn bad(msg: impl Into<String>) -> ApiError {
 fn multer_error(e: multer::Error) -> ApiError {
     match e {
         multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => ApiError::TooLarge,
+        multer::Error::StreamReadFailed(cause) => {
+            match cause.downcast_ref::<std::io::Error>().and_then(crate::slow::stalled_io) {
+                Some(secs) => ApiError::BodyStalled(secs),
+                None => bad(multer::Error::StreamReadFailed(cause).to_string()),
+            }
+        }
         other => bad(other.to_string()),
+    }
+}
+
+/// A temp file, removed on drop unless it was moved into the blob store.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The files of an upload still being read: deleted on drop unless the upload
+/// finished (an error, or the request future dropped when the client went away).
+struct Unfinished {
+    blobs: Arc<dyn BlobStore>,
+    up: Upload,
+    finished: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.up.discard(&*self.blobs);
+        }
     }
 }
 
@@ -116,13 +222,27 @@ pub async fn read_multipart(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let boundary = multer::parse_boundary(ct).map_err(|e| bad(format!("content type: {e}")))?;
+    // A place among the uploads in flight, before any of the body is read.
+    let slots = req
+        .app_data::<web::Data<crate::app::AppState>>()
+        .ok_or_else(|| ApiError::Blocking("application state missing".into()))?;
+    let caller = req
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let _slot = slots.upload_slots.take(&caller)?;
     // actix's payload is !Send: pump it through a small bounded channel (back-pressure)
     // into a stream multer accepts.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let mut payload = payload;
     actix_web::rt::spawn(async move {
         while let Some(chunk) = payload.next().await {
-            let item = chunk.map_err(|e| std::io::Error::other(e.to_string()));
+            // An I/O error keeps its cause, so a stalled body is still told apart.
+            let item = chunk.map_err(|e| match e {
+                actix_web::error::PayloadError::Io(io) => io,
+                other => std::io::Error::other(other.to_string()),
+            });
             let stop = item.is_err();
             if tx.send(item).await.is_err() || stop {
                 break;
@@ -136,13 +256,14 @@ pub async fn read_multipart(
             .per_field(limits.max_file_bytes.max(limits.max_text_bytes as u64)),
     );
     let mut mp = multer::Multipart::with_constraints(stream, boundary, constraints);
-    let mut up = Upload::default();
-    let result = read_parts(&mut mp, &mut up, &*blobs, limits, file_field).await;
-    if let Err(e) = result {
-        up.discard(&*blobs);
-        return Err(e);
-    }
-    Ok(up)
+    let mut unfinished = Unfinished {
+        blobs: blobs.clone(),
+        up: Upload::default(),
+        finished: false,
+    };
+    read_parts(&mut mp, &mut unfinished.up, &*blobs, limits, file_field).await?;
+    unfinished.finished = true;
+    Ok(std::mem::take(&mut unfinished.up))
 }
 
 async fn read_parts(
@@ -153,6 +274,8 @@ async fn read_parts(
     file_field: &str,
 ) -> Result<(), ApiError> {
     let mut parts = 0usize;
+    // One per file in `up.files`, same order: removed on drop until committed.
+    let mut temps: Vec<TempFile> = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(multer_error)? {
         parts += 1;
         if parts > limits.max_parts {
@@ -170,6 +293,7 @@ async fn read_parts(
                 .unwrap_or_else(|| "application/octet-stream".into());
             let key = new_file_key();
             let temp = blobs.temp_dir().join(&key);
+            let guard = TempFile(Some(temp.clone()));
             let mut out = tokio::fs::File::create(&temp)
                 .await
                 .map_err(|e| ApiError::Blocking(e.to_string()))?;
@@ -191,14 +315,8 @@ async fn read_parts(
             }
             .await;
             drop(out);
-            if let Err(e) = copied {
-                let _ = tokio::fs::remove_file(&temp).await;
-                return Err(e);
-            }
-            if let Err(e) = blobs.commit(&temp, &key) {
-                let _ = tokio::fs::remove_file(&temp).await;
-                return Err(ApiError::Blocking(e.to_string()));
-            }
+            copied?;
+            temps.push(guard);
             up.files.push(StagedFile {
                 key,
                 name: file_name,
@@ -216,6 +334,16 @@ async fn read_parts(
             }
             let text = String::from_utf8(text).map_err(|_| bad(format!("part {name} is not UTF-8")))?;
             up.fields.entry(name).or_default().push(text);
+        }
+    }
+    // Into the blob store only once the whole upload is here: a stored blob waits for
+    // its row no longer than the command that writes it (the orphan sweep counts on it).
+    for (guard, file) in temps.iter_mut().zip(&up.files) {
+        if let Some(temp) = &guard.0 {
+            blobs
+                .commit(temp, &file.key)
+                .map_err(|e| ApiError::Blocking(e.to_string()))?;
+            guard.0 = None;
         }
     }
     Ok(())

@@ -120,6 +120,22 @@ pub struct Config {
     /// Largest multipart request in bytes.
     #[arg(long, env = "HEEPR_MAX_UPLOAD_BYTES", default_value_t = 4 << 30, global = true)]
     pub max_upload_bytes: u64,
+    /// Uploads in flight at once, all callers together; over it an upload gets 503 busy
+    /// (0 = a quarter of the open-file limit, at most 1024).
+    #[arg(long, env = "HEEPR_MAX_UPLOADS", default_value_t = 0, global = true)]
+    pub max_uploads: usize,
+    /// Uploads in flight at once for one user or agent; over it 503 busy.
+    #[arg(long, env = "HEEPR_UPLOADS_PER_CALLER", default_value_t = 4, global = true)]
+    pub uploads_per_caller: usize,
+    /// Seconds a request body (JSON or upload) may send nothing before it is cut (408).
+    #[arg(long, env = "HEEPR_BODY_IDLE_SECS", default_value_t = 30, global = true)]
+    pub body_idle_secs: u64,
+    /// Seconds a new connection has to send its whole request head (408 after).
+    #[arg(long, env = "HEEPR_HEADER_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    pub header_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "HEEPR_KEEP_ALIVE_SECS", default_value_t = 5, global = true)]
+    pub keep_alive_secs: u64,
     /// The server key (32 bytes) that seals secrets at rest, such as the links in
     /// queued emails; created with mode 600 if missing. Every instance of a deployment
     /// must use the same key (default: <data dir>/secret.key).
@@ -216,7 +232,16 @@ impl Config {
                 max_file_bytes: self.max_file_bytes,
                 max_files: self.max_files,
                 max_total_bytes: self.max_upload_bytes,
+                max_in_flight: self.max_uploads,
+                per_caller: self.uploads_per_caller.max(1),
                 ..heepr_http::UploadLimits::default()
+            },
+            clients: heepr_http::ClientTimeouts {
+                header: Duration::from_secs(self.header_timeout_secs.max(1)),
+                keep_alive: Duration::from_secs(self.keep_alive_secs),
+                body_idle: Duration::from_secs(self.body_idle_secs.max(1)),
+                // Derived from the open-file limit at start (`limits`).
+                max_connections_per_worker: 0,
             },
             test_clock: self.test_clock,
         })

@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod limits;
 mod mail;
 mod scheduler;
 
@@ -60,7 +61,8 @@ pub fn cli_main() -> ExitCode {
 
 fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let store = cfg.open_store()?;
-    let http = cfg.http()?;
+    let mut http = cfg.http()?;
+    limits::fit_open_files(&mut http, cfg.db_pool);
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
     let mailer = mail::Mailer::from_config(&cfg.mail).map_err(ServerError::Config)?;

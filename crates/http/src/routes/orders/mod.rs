@@ -90,7 +90,10 @@ async fn read_json_body(mut payload: web::Payload, limit: usize) -> Result<web::
     use futures_util::StreamExt;
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadJson(e.to_string()))?;
+        let chunk = chunk.map_err(|e| match crate::slow::stalled(&e) {
+            Some(secs) => ApiError::BodyStalled(secs),
+            None => ApiError::BadJson(e.to_string()),
+        })?;
         if buf.len() + chunk.len() > limit {
             return Err(ApiError::TooLarge);
         }

@@ -1,0 +1,175 @@
+//! Slow clients: a stalled upload is cut and leaves no temp file; uploads over their
+//! caps get 503 `busy` while ordinary requests are served.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use heepr_store::testing::TestDb;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use support::*;
+
+const BOUNDARY: &str = "heepr-e2e-boundary";
+
+/// Signs up a customer and returns its session cookie (`heepr_session=…`).
+async fn session_cookie(server: &Server, email: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(server.url("/api/auth/signup"))
+        .json(&json!({"email": email, "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+fn connect(server: &Server) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
+/// Starts placing an order with a file, sends the headers and the start of the file,
+/// then sends nothing more (the declared length is far larger).
+fn stalled_upload(server: &Server, cookie: &str) -> TcpStream {
+    let mut s = connect(server);
+    let head = format!(
+        "POST /api/customer/orders HTTP/1.1\r\nHost: e2e\r\nCookie: {cookie}\r\nX-Heepr-Client: e2e\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: 1000000\r\n\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&[b'x'; 4096]).unwrap();
+    s.flush().unwrap();
+    s
+}
+
+/// Reads what the server answers until it closes the connection: (status, body).
+fn answer(mut s: TcpStream) -> (u16, Value) {
+    let mut raw = Vec::new();
+    // The server closes after answering an upload it did not read to the end.
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Files of uploads in progress (under `<data>/files/tmp`, lock files aside).
+fn temp_files(data: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.map_while(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_none_or(|x| x != "lock") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data.join("files/tmp"), &mut out);
+    out
+}
+
+/// Waits (with a deadline) until `n` uploads have a temp file.
+fn wait_for_temp_files(data: &Path, n: usize, label: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while temp_files(data).len() < n {
+        assert!(Instant::now() < deadline, "{label}: {n} uploads never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_upload_is_cut_and_leaves_no_temp_file() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[("HEEPR_BODY_IDLE_SECS", "1")]);
+        let cookie = session_cookie(&server, "slow@example.com").await;
+
+        let s = stalled_upload(&server, &cookie);
+        wait_for_temp_files(server.data_dir(), 1, db.label);
+        let stalled_at = Instant::now();
+        let (status, body) = answer(s);
+        let took = stalled_at.elapsed();
+        assert_eq!(status, 408, "{}: {body}", db.label);
+        assert_eq!(body["error"]["code"], "request_timeout", "{}", db.label);
+        assert!(took < Duration::from_secs(5), "{}: cut after {took:?}", db.label);
+        assert_eq!(temp_files(server.data_dir()), Vec::<PathBuf>::new(), "{}", db.label);
+
+        // A JSON body that stalls is cut the same way.
+        let mut s = connect(&server);
+        let head = format!(
+            "POST /api/customer/orders HTTP/1.1\r\nHost: e2e\r\nCookie: {cookie}\r\nX-Heepr-Client: e2e\r\n\
+             Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"agent_id\":"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let (status, body) = answer(s);
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (408, &json!("request_timeout")),
+            "{}",
+            db.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn uploads_over_their_caps_get_busy_while_ordinary_requests_are_served() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[("HEEPR_MAX_UPLOADS", "2"), ("HEEPR_UPLOADS_PER_CALLER", "1")]);
+        let a = session_cookie(&server, "a@example.com").await;
+        let b = session_cookie(&server, "b@example.com").await;
+        let c = session_cookie(&server, "c@example.com").await;
+
+        // A's first upload is in flight: A's second is over the per-caller cap.
+        let _a1 = stalled_upload(&server, &a);
+        wait_for_temp_files(server.data_dir(), 1, db.label);
+        let (status, body) = answer(stalled_upload(&server, &a));
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (503, &json!("busy")),
+            "{}: {body}",
+            db.label
+        );
+
+        // With B's upload in flight too the total cap is reached: C is refused.
+        let _b1 = stalled_upload(&server, &b);
+        wait_for_temp_files(server.data_dir(), 2, db.label);
+        let (status, body) = answer(stalled_upload(&server, &c));
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (503, &json!("busy")),
+            "{}: {body}",
+            db.label
+        );
+
+        // Ordinary requests are served meanwhile.
+        let r = reqwest::get(server.url("/healthz")).await.unwrap();
+        assert_eq!(r.status(), 200, "{}", db.label);
+        let r = reqwest::Client::new()
+            .get(server.url("/api/me"))
+            .header("cookie", &c)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", db.label);
+        assert_eq!(
+            temp_files(server.data_dir()).len(),
+            2,
+            "{}: refused uploads wrote nothing",
+            db.label
+        );
+    }
+}
