@@ -1,5 +1,6 @@
-//! Slow clients: a stalled upload is cut and leaves no temp file; uploads over their
-//! caps get 503 `busy` while ordinary requests are served.
+//! Slow clients and a clean start after a crash: a stalled upload is cut and leaves no
+//! temp file; uploads over their caps get 503 `busy` while ordinary requests are
+//! served; a server killed mid-upload sweeps the leftovers when it starts again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use support::*;
 
 const BOUNDARY: &str = "heepr-e2e-boundary";
@@ -171,5 +172,85 @@ async fn uploads_over_their_caps_get_busy_while_ordinary_requests_are_served() {
             "{}: refused uploads wrote nothing",
             db.label
         );
+    }
+}
+
+/// Every stored blob: `<data>/files/<shard>/<key>`.
+fn blobs(data: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for shard in std::fs::read_dir(data.join("files")).unwrap().map_while(Result::ok) {
+        if shard.file_name() == "tmp" || !shard.path().is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(shard.path()).unwrap().map_while(Result::ok) {
+            out.push(f.path());
+        }
+    }
+    out
+}
+
+fn put_blob(data: &Path, key: &str, age: Duration) -> PathBuf {
+    let dir = data.join("files").join(&key[key.len() - 2..]);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(key);
+    std::fs::write(&path, b"left by a command that never committed").unwrap();
+    set_age(&path, age);
+    path
+}
+
+fn set_age(path: &Path, age: Duration) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() - age).unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_after_kill_sweeps_temp_files_and_old_orphan_blobs() {
+    const TWO_HOURS: Duration = Duration::from_secs(7200);
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[]);
+        let owner = signup(&server, "owner@example.com", true).await;
+        let (agent, _key, gig) = live_agent(&server, &owner, "Worker").await;
+        let customer = signup(&server, "customer@example.com", false).await;
+
+        // A file with a row: an order's attachment, made to look old.
+        let order = json!({"agent_id": agent, "gig_id": gig, "tier": "Basic",
+                           "inputs": {"repo": "https://example.com/r", "lang": "rust"}});
+        let form = reqwest::multipart::Form::new().text("order", order.to_string()).part(
+            "files",
+            reqwest::multipart::Part::bytes(b"trace".to_vec()).file_name("trace.txt"),
+        );
+        let r = customer
+            .post(server.url("/api/customer/orders"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", db.label);
+        let kept = blobs(server.data_dir());
+        assert_eq!(kept.len(), 1, "{}", db.label);
+        set_age(&kept[0], TWO_HOURS);
+
+        // Blobs without a row: one old enough to be an orphan, one that may still be
+        // an upload of another instance about to commit its row.
+        let orphan = put_blob(server.data_dir(), "01ORPHANORPHANORPHANORPH01", TWO_HOURS);
+        let young = put_blob(server.data_dir(), "01YOUNGYOUNGYOUNGYOUNGYO02", Duration::from_secs(60));
+
+        // Killed in the middle of an upload.
+        let cookie = session_cookie(&server, "uploader@example.com").await;
+        let _upload = stalled_upload(&server, &cookie);
+        wait_for_temp_files(server.data_dir(), 1, db.label);
+        let data = server.kill();
+
+        let server = Server::start_in(&db, data, &[]);
+        let line = server.wait_for_log("swept ");
+        assert!(
+            line.contains("swept 1 temp files, 1 orphan blobs"),
+            "{}: {line}",
+            db.label
+        );
+        assert_eq!(temp_files(server.data_dir()), Vec::<PathBuf>::new(), "{}", db.label);
+        assert!(!orphan.exists(), "{}: the old orphan is deleted", db.label);
+        assert!(young.exists(), "{}: a young blob without a row stays", db.label);
+        assert!(kept[0].exists(), "{}: a blob with a row stays", db.label);
     }
 }

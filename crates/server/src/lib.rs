@@ -6,6 +6,7 @@ mod config;
 mod limits;
 mod mail;
 mod scheduler;
+mod sweep;
 
 use clap::Parser;
 use config::{Cli, Cmd, Config};
@@ -74,6 +75,7 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
                 cause,
             }
         })?);
+    sweep::start(store.clone(), blobs.clone());
     actix_web::rt::System::new().block_on(async move {
         let clock = std::sync::Arc::new(heepr_http::Clock::default());
         let app = Application::build(AppState::new(

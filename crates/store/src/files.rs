@@ -47,7 +47,7 @@ impl StagedFile {
     /// The file row this staged file becomes.
     pub(crate) fn record(&self) -> FileRecord {
         FileRecord {
-            id: format!("fil_{}", self.key),
+            id: file_id_of_key(&self.key),
             name: self.name.clone(),
             content_type: self.content_type.clone(),
             bytes: self.bytes,
@@ -105,7 +105,30 @@ pub fn new_file_key() -> String {
     ulid()
 }
 
+/// The id of the file row that points at blob `key`: every row is made from a
+/// [`StagedFile`], whose id is `fil_<key>`. The orphan sweep relies on it.
+fn file_id_of_key(key: &str) -> String {
+    format!("fil_{key}")
+}
+
 impl Store {
+    /// Which of these blob keys a file row points at (the rest are orphans: blobs
+    /// written for a command that never committed). A primary-key lookup, in batches.
+    pub fn keys_with_rows(&self, keys: &[String]) -> Result<std::collections::HashSet<String>> {
+        let mut found = std::collections::HashSet::new();
+        for batch in keys.chunks(500) {
+            let ids: Vec<String> = batch.iter().map(|k| file_id_of_key(k)).collect();
+            let rows: Vec<String> = self.query(|c| {
+                Ok(files::table
+                    .filter(files::id.eq_any(&ids))
+                    .select(files::storage_key)
+                    .load(c)?)
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
     /// A file of an order, if the party may download it: attachments for everyone on
     /// the order; delivery files for the customer only once released.
     pub fn order_file(&self, id: &OrderId, file_id: &str, viewer: &Viewer) -> Result<FileRecord> {

@@ -56,9 +56,13 @@ impl Server {
     /// Starts the server on `db` with a fresh data dir and waits (with a deadline) for
     /// its `listening on` line.
     // The child moves into `Server`, whose Drop kills and waits for it.
-    #[allow(clippy::zombie_processes)]
     pub fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Self {
-        let data = TempDir::new();
+        Self::start_in(db, TempDir::new(), extra_env)
+    }
+
+    /// Starts the server on `db` with the data dir `data` (e.g. one a killed server left).
+    #[allow(clippy::zombie_processes)]
+    pub fn start_in(db: &TestDb, data: TempDir, extra_env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(server_bin());
         cmd.env("HEEPR_BIND", "127.0.0.1:0")
             .env("DATABASE_URL", &db.url)
@@ -126,6 +130,14 @@ impl Server {
             // Polling a child's exit has no blocking-with-timeout API in std.
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and hands back its data
+    /// dir, for a restart with [`Server::start_in`].
+    pub fn kill(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self._data, TempDir(PathBuf::new()))
     }
 
     /// Waits (with a deadline) for a log line containing `needle` and returns it.
