@@ -1,6 +1,7 @@
-//! Slow clients and a clean start after a crash: a stalled upload is cut and leaves no
-//! temp file; uploads over their caps get 503 `busy` while ordinary requests are
-//! served; a server killed mid-upload sweeps the leftovers when it starts again.
+//! Slow and broken clients, and a clean start after a crash: a stalled upload is cut
+//! and leaves no temp file; uploads over their caps get 503 `busy` while ordinary
+//! requests are served; a server killed mid-upload sweeps the leftovers when it starts
+//! again; garbage on the socket writes no ERROR line per connection.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -252,5 +253,63 @@ async fn a_restart_after_kill_sweeps_temp_files_and_old_orphan_blobs() {
         assert!(!orphan.exists(), "{}: the old orphan is deleted", db.label);
         assert!(young.exists(), "{}: a young blob without a row stays", db.label);
         assert!(kept[0].exists(), "{}: a blob with a row stays", db.label);
+    }
+}
+
+#[tokio::test]
+async fn garbage_on_the_socket_writes_no_error_line_per_connection() {
+    const CONNECTIONS: usize = 300;
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[("RUST_LOG", "info,heepr_server=debug,heepr_http=debug")]);
+        for i in 0..CONNECTIONS {
+            let mut s = connect(&server);
+            let garbage: &[u8] = if i % 2 == 0 {
+                b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"
+            } else {
+                b"GET /\x01 HTTP/1.1\r\nHost: e2e\r\nBad Header\r\n\r\n"
+            };
+            s.write_all(garbage).unwrap();
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink); // the server answers 400 and closes
+        }
+        let r = reqwest::Client::new()
+            .get(server.url("/healthz"))
+            .header("x-request-id", "after-the-garbage")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}: ordinary requests are served", db.label);
+        // actix would have written its ERROR lines before closing each connection,
+        // so before this request's line.
+        let mut lines = server.log_until("after-the-garbage");
+        let errors: Vec<&String> = lines.iter().filter(|l| l.contains("ERROR")).collect();
+        assert!(
+            errors.is_empty(),
+            "{}: {} ERROR lines, first {:?}",
+            db.label,
+            errors.len(),
+            errors.first()
+        );
+        // The summary is written by a thread of its own: it may come later.
+        let summary = "dropped a malformed or broken HTTP request";
+        if !lines.iter().any(|l| l.contains(summary)) {
+            lines.extend(server.log_until(summary));
+        }
+        let warns = lines
+            .iter()
+            .filter(|l| l.contains("WARN") && l.contains("malformed"))
+            .count();
+        assert_eq!(
+            warns, 1,
+            "{}: one summary line at once, the next after a minute",
+            db.label
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("DEBUG") && l.contains("client connection error")),
+            "{}: each one is logged at debug",
+            db.label
+        );
     }
 }

@@ -260,7 +260,7 @@ pub fn init_tracing(cfg: &Config) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match cfg.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => crate::logs::init(builder.finish()),
+        LogFormat::Json => crate::logs::init(builder.json().finish()),
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod config;
 mod limits;
+mod logs;
 mod mail;
 mod scheduler;
 mod sweep;

@@ -140,6 +140,26 @@ impl Server {
         std::mem::replace(&mut self._data, TempDir(PathBuf::new()))
     }
 
+    /// The log lines up to and including the first one containing `needle` (waiting
+    /// for it with a deadline).
+    pub fn log_until(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    lines.push(line);
+                    if found {
+                        return lines;
+                    }
+                }
+                Err(_) => panic!("no log line containing {needle:?} within 30 s"),
+            }
+        }
+    }
+
     /// Waits (with a deadline) for a log line containing `needle` and returns it.
     pub fn wait_for_log(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
