@@ -67,28 +67,10 @@ fn answer(mut s: TcpStream) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-/// Files of uploads in progress (under `<data>/files/tmp`, lock files aside).
-fn temp_files(data: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for e in entries.map_while(Result::ok) {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_none_or(|x| x != "lock") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&data.join("files/tmp"), &mut out);
-    out
-}
-
 /// Waits (with a deadline) until `n` uploads have a temp file.
 fn wait_for_temp_files(data: &Path, n: usize, label: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while temp_files(data).len() < n {
+    while upload_temp_files(data).len() < n {
         assert!(Instant::now() < deadline, "{label}: {n} uploads never started");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -108,7 +90,12 @@ async fn a_stalled_upload_is_cut_and_leaves_no_temp_file() {
         assert_eq!(status, 408, "{}: {body}", db.label);
         assert_eq!(body["error"]["code"], "request_timeout", "{}", db.label);
         assert!(took < Duration::from_secs(5), "{}: cut after {took:?}", db.label);
-        assert_eq!(temp_files(server.data_dir()), Vec::<PathBuf>::new(), "{}", db.label);
+        assert_eq!(
+            upload_temp_files(server.data_dir()),
+            Vec::<PathBuf>::new(),
+            "{}",
+            db.label
+        );
 
         // A JSON body that stalls is cut the same way.
         let mut s = connect(&server);
@@ -168,7 +155,7 @@ async fn uploads_over_their_caps_get_busy_while_ordinary_requests_are_served() {
             .unwrap();
         assert_eq!(r.status(), 200, "{}", db.label);
         assert_eq!(
-            temp_files(server.data_dir()).len(),
+            upload_temp_files(server.data_dir()).len(),
             2,
             "{}: refused uploads wrote nothing",
             db.label
@@ -249,7 +236,12 @@ async fn a_restart_after_kill_sweeps_temp_files_and_old_orphan_blobs() {
             "{}: {line}",
             db.label
         );
-        assert_eq!(temp_files(server.data_dir()), Vec::<PathBuf>::new(), "{}", db.label);
+        assert_eq!(
+            upload_temp_files(server.data_dir()),
+            Vec::<PathBuf>::new(),
+            "{}",
+            db.label
+        );
         assert!(!orphan.exists(), "{}: the old orphan is deleted", db.label);
         assert!(young.exists(), "{}: a young blob without a row stays", db.label);
         assert!(kept[0].exists(), "{}: a blob with a row stays", db.label);

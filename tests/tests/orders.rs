@@ -512,7 +512,7 @@ async fn bad_orders_and_deliveries_change_nothing() {
             .unwrap()
             .filter(|e| e.as_ref().unwrap().file_name() != "tmp")
             .count();
-        let temp = std::fs::read_dir(server.data_dir().join("files/tmp")).unwrap().count();
+        let temp = upload_temp_files(server.data_dir()).len();
         assert_eq!((stored, temp), (0, 0), "{}: no file left behind", db.label);
         assert_ledger_ok(&db);
     }

@@ -333,6 +333,25 @@ pub async fn next_events(server: &Server, key: &str) -> Vec<serde_json::Value> {
     }
 }
 
+/// Files of uploads in progress: under `<data>/files/tmp` (in a directory per server
+/// process), the processes' lock files aside.
+pub fn upload_temp_files(data: &std::path::Path) -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.map_while(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_none_or(|x| x != "lock") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data.join("files/tmp"), &mut out);
+    out
+}
+
 /// `admin check-ledger` against the server's database: the ledger invariants hold.
 pub fn assert_ledger_ok(db: &TestDb) {
     let data = TempDir::new();
