@@ -80,6 +80,8 @@ async fn agent_loop_from_attachment_to_payout() {
         assert_eq!(at["n"], "trace.txt", "file names are sanitised");
         assert_eq!(at["h"], hex(&brief_file));
         let url = at["u"].as_str().unwrap();
+        let file = order["attachments"][0]["id"].as_str().unwrap();
+        assert_eq!(url, server.url(&format!("/api/orders/{oid}/attachments/{file}")));
         let r = agent_http.get(url).bearer_auth(&key).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"trace.txt\"");

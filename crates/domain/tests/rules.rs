@@ -75,11 +75,11 @@ fn cmd(mode: AcceptMode) -> PlaceOrder {
             scope: Some("one bug".into()),
             brief: Some("It crashes on start".into()),
             attachments: vec![Attachment {
-                n: "log.txt".into(),
-                u: "https://heepr.test/api/files/fil_1".into(),
-                b: 12,
-                ct: "text/plain".into(),
-                h: "ab".repeat(32),
+                name: "log.txt".into(),
+                file_id: "fil_1".into(),
+                bytes: 12,
+                content_type: "text/plain".into(),
+                sha256: "ab".repeat(32),
             }],
             delivery_days: 2,
             category: "code".into(),
@@ -1481,7 +1481,10 @@ fn events_serialize_with_compact_keys() {
     assert_eq!(v["o"], "ord_1");
     assert_eq!(v["p"], 25);
     assert_eq!(v["in"]["repo"], "https://example.com/r");
-    assert_eq!(v["at"][0]["n"], "log.txt");
+    assert_eq!(
+        v["at"][0]["name"], "log.txt",
+        "the domain names an attachment; the store links it"
+    );
 
     let d = run(&pending(), Actor::Owner, Command::Deny { reason: "busy".into() }, h(1));
     let v = serde_json::to_value(&events(&d)[0].body).unwrap();

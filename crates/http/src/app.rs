@@ -183,6 +183,8 @@ impl Application {
             // Derived from the address actually bound, so port 0 yields usable URLs.
             state.config.base_url = format!("http://{addr}");
         }
+        // Agent events link to the server's files (attachments) from here.
+        state.store.set_base_url(&state.config.base_url);
         let clients = state.config.clients;
         let workers = state.config.workers;
         let blocking_threads = state.config.blocking_threads;

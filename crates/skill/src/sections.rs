@@ -3,7 +3,6 @@
 use crate::text::{cell, code, inline, list};
 use crate::{GigInfo, SkillContext};
 use heepr_domain::EventKind;
-use heepr_domain::order::Attachment;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Value, json};
@@ -204,9 +203,19 @@ struct ExampleEvent<'a> {
     inputs: Ordered,
     sc: &'static str,
     br: &'static str,
-    at: Vec<Attachment>,
+    at: Vec<ExampleAttachment>,
     rl: u32,
     sf: &'a [String],
+}
+
+/// An attachment as an event carries it (`at`).
+#[derive(Serialize)]
+struct ExampleAttachment {
+    n: &'static str,
+    u: String,
+    b: u64,
+    ct: &'static str,
+    h: &'static str,
 }
 
 const EXAMPLE_FILE: &str = "brief.pdf";
@@ -250,12 +259,12 @@ pub(crate) fn example(ctx: &SkillContext) -> Result<String, serde_json::Error> {
         sc: "<the agreed scope>",
         br: "<what the customer wrote>",
         at: if fields.iter().any(|f| f.kind == "file") {
-            vec![Attachment {
-                n: EXAMPLE_FILE.into(),
+            vec![ExampleAttachment {
+                n: EXAMPLE_FILE,
                 u: format!("{}/api/orders/{order}/attachments/fil_01EXAMPLE", ctx.base_url),
                 b: 48213,
-                ct: "application/pdf".into(),
-                h: "<sha256 of the file>".into(),
+                ct: "application/pdf",
+                h: "<sha256 of the file>",
             }]
         } else {
             Vec::new()

@@ -12,9 +12,11 @@ pub mod credentials;
 pub mod delivery;
 pub mod dialect;
 mod error;
+mod event_wire;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;
+mod legacy;
 pub mod mail;
 mod migrate;
 pub mod order;
@@ -35,7 +37,7 @@ pub use error::{KeyReject, Result, StoreError};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 type Pool = diesel::r2d2::Pool<connection::Manager>;
@@ -51,6 +53,9 @@ pub struct Store {
     sqlite_writer: Option<Arc<writer::Writer>>,
     /// In-process read caches for the idle-poll hot path.
     cache: Arc<cache::Caches>,
+    /// The public base URL agent events link to (see [`Store::set_base_url`]); shared
+    /// by every clone.
+    base_url: Arc<RwLock<Arc<str>>>,
 }
 
 /// How to open a [`Store`].
@@ -94,7 +99,21 @@ impl Store {
             backend: target.backend(),
             sqlite_writer,
             cache: Arc::new(cache::Caches::default()),
+            base_url: Arc::new(RwLock::new(Arc::from(""))),
         })
+    }
+
+    /// Sets the public base URL (`https://heepr.example`, no trailing slash) that the
+    /// events written from now on link to: an attachment is downloaded from
+    /// `{base_url}/api/orders/{order}/attachments/{file_id}`. Until it is set, links
+    /// are relative to the API's root. Every clone of this store shares it.
+    pub fn set_base_url(&self, base_url: &str) {
+        *self.base_url.write().unwrap_or_else(|p| p.into_inner()) = Arc::from(base_url);
+    }
+
+    /// The base URL events link to.
+    pub(crate) fn base_url(&self) -> Arc<str> {
+        self.base_url.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Which backend this store runs on.

@@ -53,7 +53,7 @@ impl Store {
         let now = micros(now);
         retrying(|| {
             let d = place_order(cmd.clone(), policy, now)?;
-            self.apply(&placement(&d, &[], None, now)?)?;
+            self.apply(&placement(&d, &[], None, &self.base_url(), now)?)?;
             Ok(d.order)
         })
         .inspect(|o| self.placed(o))
@@ -166,7 +166,7 @@ impl Store {
                 row: OrderRow::new(&after.order, after.version)?,
                 expected_version: before.version,
             });
-            plan.effects(&d, now)?;
+            plan.effects(&d, &self.base_url(), now)?;
             extra(&after.order, &mut plan)?;
             self.apply(&plan)?;
             Ok((after, true))
@@ -282,11 +282,12 @@ fn is_retryable(e: &StoreError) -> bool {
 }
 
 /// A new order's rows: the order, its attachments' file rows and every effect of
-/// its placement (escrow hold, first event or notification).
+/// its placement (escrow hold, first event or notification, linking to `base_url`).
 pub(crate) fn placement(
     d: &Decision,
     attachments: &[StagedFile],
     once: Option<&Once<Order>>,
+    base_url: &str,
     now: DateTime<Utc>,
 ) -> Result<Plan> {
     let mut plan = Plan::new();
@@ -299,7 +300,7 @@ pub(crate) fn placement(
     for f in attachments {
         plan.push(f.step(d.order.id.as_str(), None, now));
     }
-    plan.effects(d, now)?;
+    plan.effects(d, base_url, now)?;
     Ok(plan)
 }
 

@@ -81,22 +81,18 @@ impl Store {
         &self,
         new: NewOrder,
         fee_bps: FeeBps,
-        base_url: &str,
         policy: &Policy,
         now: DateTime<Utc>,
         once: Option<&Once<Order>>,
     ) -> Result<Order> {
         let now = micros(now);
-        self.once(once, || {
-            self.place_from_gig_once(new, fee_bps, base_url, policy, now, once)
-        })
+        self.once(once, || self.place_from_gig_once(new, fee_bps, policy, now, once))
     }
 
     fn place_from_gig_once(
         &self,
         new: NewOrder,
         fee_bps: FeeBps,
-        base_url: &str,
         policy: &Policy,
         now: DateTime<Utc>,
         once: Option<&Once<Order>>,
@@ -110,11 +106,11 @@ impl Store {
             .attachments
             .iter()
             .map(|f| Attachment {
-                n: f.name.clone(),
-                u: format!("{base_url}/api/orders/{id}/attachments/fil_{}", f.key),
-                b: f.bytes.max(0) as u64,
-                ct: f.content_type.clone(),
-                h: f.sha256.clone(),
+                name: f.name.clone(),
+                file_id: format!("fil_{}", f.key),
+                bytes: f.bytes.max(0) as u64,
+                content_type: f.content_type.clone(),
+                sha256: f.sha256.clone(),
             })
             .collect();
         let cmd = order_to_place(
@@ -139,7 +135,8 @@ impl Store {
             now,
         )?;
         let d = place_order(cmd, policy, now)?;
-        self.apply(&crate::order::placement(&d, &new.attachments, once, now)?)?;
+        let base_url = self.base_url();
+        self.apply(&crate::order::placement(&d, &new.attachments, once, &base_url, now)?)?;
         let order = d.order;
         self.placed(&order);
         Ok(order)

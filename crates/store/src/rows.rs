@@ -52,11 +52,10 @@ impl OrderRow {
 impl TryFrom<OrderRow> for Stored {
     type Error = StoreError;
 
-    /// Reads the snapshot. Rows written before the version left the domain's `Order`
-    /// also carry it inside `data`; the column is the one that counts.
+    /// Reads the snapshot, in any shape this store has written (see `legacy`).
     fn try_from(row: OrderRow) -> Result<Self> {
-        let order: Order =
-            serde_json::from_str(&row.data).map_err(|e| StoreError::corrupt(format!("order {}: {e}", row.id)))?;
+        let order =
+            crate::legacy::order(&row.data).map_err(|e| StoreError::corrupt(format!("order {}: {e}", row.id)))?;
         let state = OrderState::parse(&row.state)
             .ok_or_else(|| StoreError::corrupt(format!("order {}: state {}", row.id, row.state)))?;
         if state != order.state {
@@ -110,9 +109,19 @@ mod tests {
             ("ord_01OLD", OrderState::InProgress, 30)
         );
         assert_eq!((o.revisions_left, o.deliveries, o.progress), (1, 1, 40));
-        // Written back, the snapshot no longer carries a version.
+        // The attachment's file id is the last segment of its old download URL.
+        let a = &o.work.attachments[..];
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].name.as_str(), a[0].file_id.as_str(), a[0].bytes),
+            ("brief.pdf", "fil_01F", 48213)
+        );
+        assert_eq!((a[0].content_type.as_str(), a[0].sha256.len()), ("application/pdf", 64));
+        // Written back, the snapshot is today's: no version, no URL.
         let again = OrderRow::new(o, s.version)?;
-        assert!(!again.data.contains("\"version\""), "{}", again.data);
+        for old in ["\"version\"", "\"u\"", "heepr.example"] {
+            assert!(!again.data.contains(old), "{old} in {}", again.data);
+        }
         assert_eq!(Stored::try_from(again)?, s);
         Ok(())
     }

@@ -9,19 +9,20 @@ use crate::ids::{AgentId, OrderId, UserId};
 use crate::points::{FeeBps, Points};
 use serde::{Deserialize, Serialize};
 
-/// A customer attachment as the agent sees it (`at`).
+/// A file the customer attached to the brief, already stored. Where it is downloaded
+/// from is not the domain's concern: an edge links to it by `file_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
-    /// File name.
-    pub n: String,
-    /// Bearer-auth download URL.
-    pub u: String,
+    /// File name, as uploaded (order-form `file` fields name it).
+    pub name: String,
+    /// The stored file's id (`fil_…`).
+    pub file_id: String,
     /// Size in bytes.
-    pub b: u64,
+    pub bytes: u64,
     /// Content type.
-    pub ct: String,
+    pub content_type: String,
     /// SHA-256, hex.
-    pub h: String,
+    pub sha256: String,
 }
 
 /// What the agent is asked to do: a snapshot taken when the order is placed, so later

@@ -92,7 +92,7 @@ pub fn find_tier<'a>(
 pub fn order_to_place(p: Placement<'_>, now: Timestamp) -> Result<PlaceOrder, SettingsError> {
     let (gig, tier) = find_tier(p.terms.settings, p.gig_id, p.tier)?;
     let names: Vec<String> = match &p.pick {
-        Pick::Tier { attachments, .. } => attachments.iter().map(|a| a.n.clone()).collect(),
+        Pick::Tier { attachments, .. } => attachments.iter().map(|a| a.name.clone()).collect(),
         Pick::Offer { .. } => Vec::new(),
     };
     let inputs = validate_inputs(&gig.form, p.inputs, &names)?;

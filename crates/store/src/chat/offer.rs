@@ -196,7 +196,7 @@ impl Store {
             let d = place_order(cmd, policy, now)?;
             // The offer is claimed in the order's own plan: an offer becomes at most
             // one order, and a concurrent second accept writes nothing.
-            let mut plan = crate::order::placement(&d, &[], once, now)?;
+            let mut plan = crate::order::placement(&d, &[], once, &self.base_url(), now)?;
             plan.push_first(Step::Change(Change::ClaimOffer {
                 id: offer.id.clone(),
                 order_id: d.order.id.to_string(),

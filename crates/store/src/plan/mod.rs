@@ -19,13 +19,14 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::event_wire;
 use crate::idempotency::ClaimRow;
 use crate::rows::{OrderRow, naive};
 use crate::schema::{deliveries, files, notifications};
 use crate::ulid;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use heepr_domain::{AgentEvent, AgentId, Decision, Effect, Notification, Recipient, Transfer};
+use heepr_domain::{AgentEvent, Decision, Effect, Notification, Order, Recipient, Transfer};
 use record::{Change, NewRow};
 use serde::Serialize;
 
@@ -154,12 +155,13 @@ impl Plan {
         self.steps.insert(0, step);
     }
 
-    /// Every effect of a decision, in the order the domain listed them.
-    pub(crate) fn effects(&mut self, d: &Decision, now: DateTime<Utc>) -> Result<()> {
+    /// Every effect of a decision, in the order the domain listed them; events link to
+    /// `base_url` (see [`crate::Store::set_base_url`]).
+    pub(crate) fn effects(&mut self, d: &Decision, base_url: &str, now: DateTime<Utc>) -> Result<()> {
         for effect in &d.effects {
             let step = match effect {
                 Effect::Transfer(t) => transfer(t, now),
-                Effect::Event(ev) => event(&d.order.agent, ev)?,
+                Effect::Event(ev) => event(&d.order, ev, base_url)?,
                 Effect::Notify(n) => notification(n, now)?,
             };
             self.push(step);
@@ -209,21 +211,10 @@ pub(crate) fn transfer(t: &Transfer, now: DateTime<Utc>) -> Step {
     })
 }
 
-fn event(agent: &AgentId, ev: &AgentEvent) -> Result<Step> {
-    let mut body = serde_json::to_value(&ev.body).map_err(StoreError::corrupt)?;
-    let obj = body
-        .as_object_mut()
-        .ok_or_else(|| StoreError::corrupt("an event body is not an object"))?;
+fn event(order: &Order, ev: &AgentEvent, base_url: &str) -> Result<Step> {
+    let agent = &order.agent;
     // `id` comes first and is filled in when the sequence number is known.
-    obj.remove("id");
-    obj.insert("k".into(), ev.kind.as_str().into());
-    obj.insert(
-        "ts".into(),
-        crate::micros(ev.at)
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-            .into(),
-    );
-    let text = body.to_string();
+    let text = event_wire::payload(&order.id, ev, base_url)?;
     Ok(Step::Event {
         agent_id: agent.to_string(),
         kind: ev.kind.as_str(),

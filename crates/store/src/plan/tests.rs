@@ -11,8 +11,8 @@ use chrono::TimeZone;
 use diesel::connection::SimpleConnection;
 use heepr_domain::order::place_order;
 use heepr_domain::{
-    AcceptMode, AccountRef, AgentAvailability, FeeBps, Order, OrderId, PlaceOrder, Points, Policy, TransferKind,
-    UserId, WorkSpec,
+    AcceptMode, AccountRef, AgentAvailability, AgentId, FeeBps, Order, OrderId, PlaceOrder, Points, Policy,
+    TransferKind, UserId, WorkSpec,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -71,7 +71,8 @@ fn plans() -> (Vec<Plan>, Vec<Plan>) {
         status: 201,
         render: |o: &Order| format!("{{\"id\":\"{}\"}}", o.id),
     };
-    let placed = crate::order::placement(&d, std::slice::from_ref(&file), Some(&once), now).unwrap();
+    let placed =
+        crate::order::placement(&d, std::slice::from_ref(&file), Some(&once), "https://heepr.test", now).unwrap();
 
     let mut after = d.order.clone();
     after.deliveries += 1;

@@ -84,8 +84,7 @@ pub(crate) async fn place(
             let policy = state.policy.clone();
             let now = state.now();
             let fee = FeeBps::new(state.config.fee_bps).unwrap_or_default();
-            let base = state.config.base_url.clone();
-            blocking(move || Ok(store.place_from_gig(new, fee, &base, &policy, now, once.as_ref())?)).await
+            blocking(move || Ok(store.place_from_gig(new, fee, &policy, now, once.as_ref())?)).await
         },
     )
     .await;

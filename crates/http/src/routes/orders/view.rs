@@ -88,7 +88,7 @@ impl From<&Order> for OrderView {
 pub(crate) struct AttachmentView {
     pub bytes: u64,
     pub content_type: String,
-    /// The file id: the last segment of the attachment's download URL.
+    /// The stored file's id.
     pub id: String,
     pub name: String,
     /// SHA-256, hex.
@@ -98,11 +98,11 @@ pub(crate) struct AttachmentView {
 impl From<&Attachment> for AttachmentView {
     fn from(a: &Attachment) -> Self {
         Self {
-            bytes: a.b,
-            content_type: a.ct.clone(),
-            id: a.u.rsplit('/').next().unwrap_or_default().to_owned(),
-            name: a.n.clone(),
-            sha256: a.h.clone(),
+            bytes: a.bytes,
+            content_type: a.content_type.clone(),
+            id: a.file_id.clone(),
+            name: a.name.clone(),
+            sha256: a.sha256.clone(),
         }
     }
 }
@@ -264,11 +264,11 @@ mod tests {
                 scope: None,
                 brief: Some("line 1\nline 2 — é".into()),
                 attachments: vec![Attachment {
-                    n: "brief.pdf".into(),
-                    u: "https://x.test/api/orders/ord_01J0/attachments/fil_9".into(),
-                    b: 42,
-                    ct: "application/pdf".into(),
-                    h: "ab".repeat(32),
+                    name: "brief.pdf".into(),
+                    file_id: "fil_9".into(),
+                    bytes: 42,
+                    content_type: "application/pdf".into(),
+                    sha256: "ab".repeat(32),
                 }],
                 delivery_days: 3,
                 category: "design".into(),
@@ -362,7 +362,7 @@ mod tests {
     }
 
     /// The exact bytes the `json!`-built answers had (checked against them when the
-    /// views were introduced): sorted keys, nulls kept, attachment id from the URL.
+    /// views were introduced): sorted keys, nulls kept, the attachment's file id.
     #[test]
     fn order_answer() {
         let expected = r#"{"agent_id":"agt_a1","attachments":[{"bytes":42,"content_type":"application/pdf","id":"fil_9","name":"brief.pdf","sha256":"abababababababababababababababababababababababababababababababab"}],"auto_approve_deliveries":true,"brief":"line 1\nline 2 — é","category":"design","created_at":"2023-11-14T22:13:20.123Z","customer_id":"usr_c1","deadline":"2023-11-14T22:15:00.123Z","deliveries":2,"fee_bps":1500,"gig":"Logo \"pro\"","id":"ord_01J0","inputs":{"a":["x",{"k":null}],"z":1},"owner_id":"usr_o1","pending_revision":null,"price":1200,"progress":80,"released_deliveries":1,"revisions":[{"by":"customer","m":"bigger","n":1,"ts":"2023-11-14T22:13:30.123Z"},{"by":"owner","m":"fix","n":2,"ts":"2023-11-14T22:13:40.123Z"}],"revisions_included":2,"revisions_left":1,"scope":null,"state":"delivered","tier":"Basic","timer_due_at":null,"updated_at":"2023-11-14T22:13:50.123Z"}"#;
