@@ -36,10 +36,12 @@ pub struct HttpConfig {
     pub key_ttl_days: Option<i64>,
     /// Origins allowed to call the API from a browser with credentials.
     pub cors_origins: Vec<String>,
-    /// Failed logins allowed per email per 15 minutes.
+    /// Failed logins allowed per email from one client address per 15 minutes.
     pub login_limit_per_email: u32,
-    /// Failed logins allowed per IP per 15 minutes.
+    /// Failed logins allowed per client address per 15 minutes, all emails together.
     pub login_limit_per_ip: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (rate limits).
+    pub trusted_proxies: crate::ratelimit::TrustedProxies,
     /// Upload limits.
     pub uploads: crate::upload::UploadLimits,
     /// Deadlines for slow clients (request head, keep-alive, stalled bodies).
@@ -66,6 +68,7 @@ impl HttpConfig {
             cors_origins: Vec::new(),
             login_limit_per_email: 10,
             login_limit_per_ip: 100,
+            trusted_proxies: crate::ratelimit::TrustedProxies::default(),
             uploads: crate::upload::UploadLimits::default(),
             clients: crate::slow::ClientTimeouts::default(),
             test_clock: false,
@@ -81,8 +84,8 @@ pub struct AppState {
     pub policy: Policy,
     /// HTTP settings.
     pub config: HttpConfig,
-    /// Failed-login counters.
-    pub(crate) logins: crate::ratelimit::LoginLimiter,
+    /// Attempt counters for logins (and, later, password resets and registrations).
+    pub(crate) limiter: crate::ratelimit::Limiter,
     /// Uploads in flight, against their caps.
     pub(crate) upload_slots: crate::upload::Slots,
     /// Uploaded files.
@@ -122,13 +125,13 @@ impl AppState {
         clock: std::sync::Arc<Clock>,
         server_key: std::sync::Arc<heepr_auth::ServerKey>,
     ) -> Self {
-        let logins = crate::ratelimit::LoginLimiter::new(config.login_limit_per_email, config.login_limit_per_ip);
+        let limiter = crate::ratelimit::Limiter::for_store(&store);
         Self {
             store,
             policy,
             upload_slots: crate::upload::Slots::new(&config.uploads),
             config,
-            logins,
+            limiter,
             blobs,
             clock,
             server_key,

@@ -17,5 +17,6 @@ mod views;
 
 pub use app::{AppState, Application, Clock, HttpConfig, configure};
 pub use error::ApiError;
+pub use ratelimit::TrustedProxies;
 pub use slow::ClientTimeouts;
 pub use upload::UploadLimits;

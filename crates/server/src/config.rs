@@ -105,12 +105,16 @@ pub struct Config {
     /// Comma-separated browser origins allowed to call the API with credentials.
     #[arg(long, env = "HEEPR_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
-    /// Failed logins allowed per email per 15 minutes.
+    /// Failed logins allowed per email from one client address per 15 minutes.
     #[arg(long, env = "HEEPR_LOGIN_LIMIT_EMAIL", default_value_t = 10, global = true)]
     pub login_limit_email: u32,
-    /// Failed logins allowed per IP per 15 minutes.
+    /// Failed logins allowed per client address per 15 minutes, all emails together.
     #[arg(long, env = "HEEPR_LOGIN_LIMIT_IP", default_value_t = 100, global = true)]
     pub login_limit_ip: u32,
+    /// Comma-separated proxy addresses or CIDR blocks whose X-Forwarded-For names the
+    /// client (rate limits); from anyone else the peer address counts.
+    #[arg(long, env = "HEEPR_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<String>,
     /// Largest uploaded file in bytes.
     #[arg(long, env = "HEEPR_MAX_FILE_BYTES", default_value_t = 2 << 30, global = true)]
     pub max_file_bytes: u64,
@@ -228,6 +232,7 @@ impl Config {
                 .collect(),
             login_limit_per_email: self.login_limit_email,
             login_limit_per_ip: self.login_limit_ip,
+            trusted_proxies: heepr_http::TrustedProxies::parse(&self.trusted_proxies).map_err(ServerError::Config)?,
             uploads: heepr_http::UploadLimits {
                 max_file_bytes: self.max_file_bytes,
                 max_files: self.max_files,

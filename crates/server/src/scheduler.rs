@@ -63,7 +63,9 @@ pub async fn housekeeping(store: Store) {
                     let sessions = store.purge_expired_sessions(now)?;
                     let keys = store
                         .purge_idempotency_keys(now - chrono::Duration::days(heepr_store::idempotency::KEEP_DAYS))?;
-                    Ok::<_, heepr_store::StoreError>((events, sessions + keys))
+                    // Rate-limit windows last at most an hour.
+                    let attempts = store.purge_attempts(now - chrono::Duration::hours(1))?;
+                    Ok::<_, heepr_store::StoreError>((events, sessions + keys + attempts))
                 })
                 .await;
                 match done {

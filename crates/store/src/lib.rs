@@ -24,6 +24,7 @@ pub mod placement;
 mod plan;
 pub mod poll;
 mod prepared;
+pub mod ratelimit;
 mod rows;
 pub mod schema;
 pub mod session;

@@ -254,3 +254,11 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(threads, messages, offers);
+
+diesel::table! {
+    rate_limits (bucket) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        attempts -> BigInt,
+    }
+}

@@ -3,6 +3,7 @@
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::principal::{SESSION_COOKIE, SessionUser};
+use crate::ratelimit::Rule;
 use crate::views::MeView;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -93,6 +94,17 @@ pub(crate) async fn signup(state: web::Data<AppState>, body: web::Json<Signup>) 
     start_session(&state, user, actix_web::http::StatusCode::CREATED).await
 }
 
+/// Logins: `HEEPR_LOGIN_LIMIT_EMAIL` failures per email from one client address and
+/// `HEEPR_LOGIN_LIMIT_IP` per client address, per 15 minutes.
+fn login_rule(state: &AppState) -> Rule {
+    Rule {
+        name: "login",
+        window: chrono::Duration::minutes(15),
+        per_subject: state.config.login_limit_per_email,
+        per_client: state.config.login_limit_per_ip,
+    }
+}
+
 pub(crate) async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -100,10 +112,11 @@ pub(crate) async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let Login { email, password } = body.into_inner();
     let email = email.trim().to_lowercase();
-    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    if !state.logins.allowed(&email, &ip) {
-        return Err(ApiError::TooManyAttempts);
-    }
+    let client = state.config.trusted_proxies.client(&req);
+    let attempt = state
+        .limiter
+        .attempt(&login_rule(&state), Some(&email), client, state.now())
+        .await?;
     let store = state.store.clone();
     let lookup = email.clone();
     // Both branches spend one Argon2 verification, so timing does not tell whether
@@ -120,13 +133,12 @@ pub(crate) async fn login(
     })
     .await?;
     let Some(user) = user else {
-        state.logins.failed(&email, &ip);
         return Err(ApiError::Unauthorized {
             code: "invalid_credentials",
             message: "wrong email or password",
         });
     };
-    state.logins.succeeded(&email);
+    state.limiter.succeeded(attempt).await?;
     start_session(&state, user, actix_web::http::StatusCode::OK).await
 }
 
