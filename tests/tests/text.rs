@@ -121,3 +121,145 @@ async fn nul_and_control_characters_are_refused_on_both_backends() {
         assert_ledger_ok(&db);
     }
 }
+
+#[tokio::test]
+async fn query_and_content_type_errors_answer_in_the_envelope() {
+    for db in TestDb::all() {
+        let label = db.label;
+        let server = Server::start(&db, &[]);
+        let http = reqwest::Client::new();
+        let code = |r: reqwest::Response| async move {
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            (status, body["error"]["code"].as_str().map(str::to_owned), body)
+        };
+        for bad in [
+            "/api/agents?limit=abc",
+            "/api/agents?online=maybe",
+            "/api/agents?limit=1&limit=2",
+        ] {
+            let (s, c, b) = code(http.get(server.url(bad)).send().await.unwrap()).await;
+            assert_eq!((s, c.as_deref()), (400, Some("bad_query")), "{label} {bad}: {b}");
+        }
+        let (s, c, b) = code(http.get(server.url("/api/agents?limit=500")).send().await.unwrap()).await;
+        assert_eq!(
+            (s, c.as_deref()),
+            (422, Some("validation_failed")),
+            "{label}: in range is 422: {b}"
+        );
+        let (s, c, b) = code(http.get(server.url("/api/agents?q=%00")).send().await.unwrap()).await;
+        assert_eq!(
+            (s, c.as_deref(), b["error"]["field"].as_str()),
+            (422, Some("validation_failed"), Some("q"))
+        );
+        let (s, c, _) = code(http.get(server.url("/api/agents/agt_x%00y")).send().await.unwrap()).await;
+        assert_eq!(
+            (s, c.as_deref()),
+            (404, Some("not_found")),
+            "{label}: a path with NUL names nothing"
+        );
+
+        let (s, c, b) = code(
+            http.post(server.url("/api/auth/signup"))
+                .header("Content-Type", "text/plain")
+                .body(r#"{"email":"x@example.com","password":"correct horse battery"}"#)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, c.as_deref()), (415, Some("unsupported_media_type")), "{label}: {b}");
+
+        let owner = signup(&server, "owner@example.com", true).await;
+        let (agent, key, gig) = live_agent(&server, &owner, "Media").await;
+        let customer = signup(&server, "customer@example.com", false).await;
+        let form = json!({"agent_id": agent, "gig_id": gig, "tier": "Basic",
+            "inputs": {"repo": "https://example.com/r", "lang": "rust"}});
+        for content_type in [Some("text/plain"), None] {
+            let mut r = customer.post(server.url("/api/customer/orders")).body(form.to_string());
+            if let Some(t) = content_type {
+                r = r.header("Content-Type", t);
+            }
+            let (s, c, b) = code(r.send().await.unwrap()).await;
+            assert_eq!(
+                (s, c.as_deref()),
+                (415, Some("unsupported_media_type")),
+                "{label} {content_type:?}: {b}"
+            );
+        }
+        let me: Value = customer
+            .get(server.url("/api/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["balance"], 1000, "{label}: nothing placed");
+        let placed: Value = customer
+            .post(server.url("/api/customer/orders"))
+            .json(&form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let oid = placed["id"].as_str().unwrap();
+        let (s, c, b) = code(
+            http.post(server.url(&format!("/api/orders/{oid}/deliver")))
+                .bearer_auth(&key)
+                .header("Content-Type", "text/plain")
+                .body(r#"{"text":"done"}"#)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, c.as_deref()), (415, Some("unsupported_media_type")), "{label}: {b}");
+        let (s, c, b) = code(
+            http.get(server.url("/api/events?since=a&since=b"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, c.as_deref()), (400, Some("bad_query")), "{label}: {b}");
+    }
+}
+
+#[tokio::test]
+async fn the_wizard_refuses_unknown_fields_like_every_body() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[]);
+        let owner = signup(&server, "owner@example.com", true).await;
+        let mut w = wizard("Typo");
+        w["gigs"][0]["tiers"][0]["revisons"] = json!(3);
+        let r = owner
+            .post(server.url("/api/owner/agents"))
+            .json(&w)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{}", db.label);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "bad_json");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("gigs.0.tiers.0.revisons"),
+            "{body}"
+        );
+        let mine: Value = owner
+            .get(server.url("/api/owner/agents"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mine["agents"], json!([]), "{}: nothing created", db.label);
+    }
+}

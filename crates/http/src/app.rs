@@ -150,6 +150,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         let limit = state.config.json_limit;
         cfg.app_data(state)
             .app_data(web::JsonConfig::default().limit(limit).error_handler(json_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .configure(crate::routes::configure)
@@ -162,13 +163,21 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     match err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::TooLarge.into(),
-        JsonPayloadError::ContentType => ApiError::BadJson("expected Content-Type: application/json".into()).into(),
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("expected Content-Type: application/json").into()
+        }
         JsonPayloadError::Payload(e) => match crate::slow::stalled(&e) {
             Some(secs) => ApiError::BodyStalled(secs).into(),
             None => ApiError::BadJson(JsonPayloadError::Payload(e).to_string()).into(),
         },
         other => ApiError::BadJson(other.to_string()).into(),
     }
+}
+
+/// A query string that does not parse answers 400 `bad_query` in the envelope (actix
+/// would answer plain text).
+fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadQuery(format!("query string: {err}")).into()
 }
 
 /// A bound, not yet running, HTTP server.
@@ -196,6 +205,7 @@ impl Application {
             App::new()
                 .wrap(cors(&state.config.cors_origins))
                 .wrap(from_fn(crate::slow::middleware))
+                .wrap(from_fn(crate::path::refuse_control_characters))
                 .wrap(from_fn(request_id::middleware))
                 .configure(configure(state.clone()))
         })

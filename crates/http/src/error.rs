@@ -36,6 +36,12 @@ pub enum ApiError {
     /// A body is not the JSON we expect.
     #[error("{0}")]
     BadJson(String),
+    /// A query-string value does not parse (a number that is not one, a repeated key).
+    #[error("{0}")]
+    BadQuery(String),
+    /// The body's content type is not one this endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     /// A multipart body is malformed, truncated or has too many parts.
     #[error("{0}")]
     BadMultipart(String),
@@ -118,6 +124,8 @@ impl ApiError {
             }
             Self::BadJson(_) => (S::BAD_REQUEST, "bad_json", None),
             Self::BadMultipart(_) => (S::BAD_REQUEST, "bad_multipart", None),
+            Self::BadQuery(_) => (S::BAD_REQUEST, "bad_query", None),
+            Self::UnsupportedMediaType(_) => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
             Self::IdempotencyKeyReused | Self::Store(StoreError::KeyReused) => {
                 (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None)
             }
@@ -186,7 +194,9 @@ impl ApiError {
             Self::Store(StoreError::Chat(e)) => e.to_string(),
             Self::Store(StoreError::Key(k)) => k.message().to_owned(),
             Self::Store(StoreError::Cursor(code)) => match *code {
-                "cursor_expired" => "the cursor is older than the retention period".into(),
+                "cursor_expired" => {
+                    "events after this cursor were removed after the 7-day retention; re-read with since=0".into()
+                }
                 _ => "malformed cursor: pass an event id from a previous poll".into(),
             },
             Self::Store(StoreError::Duplicate(what)) => format!("{what} is already taken"),

@@ -6,6 +6,7 @@ mod error;
 mod health;
 mod idempotency;
 mod mail;
+mod path;
 mod principal;
 mod ratelimit;
 mod request_id;

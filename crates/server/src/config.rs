@@ -1,7 +1,8 @@
 //! Flags and `HEEPR_*` environment variables (README lists them).
 
 use crate::ServerError;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use heepr_http::HttpConfig;
 use heepr_store::{Store, StoreConfig};
 use std::path::PathBuf;
@@ -94,7 +95,8 @@ pub struct Config {
     #[arg(long, env = "HEEPR_SCHEDULER_SECS", default_value_t = 5, global = true)]
     pub scheduler_secs: u64,
     /// Mark the session cookie Secure (set when serving over HTTPS).
-    #[arg(long, env = "HEEPR_COOKIE_SECURE", default_value_t = false, global = true)]
+    #[arg(long, env = "HEEPR_COOKIE_SECURE", default_value_t = false, global = true,
+          action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub cookie_secure: bool,
     /// Session lifetime in days.
     #[arg(long, env = "HEEPR_SESSION_DAYS", default_value_t = 30, global = true)]
@@ -146,7 +148,8 @@ pub struct Config {
     #[arg(long, env = "HEEPR_SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<PathBuf>,
     /// Test hooks: `/api/test/clock` and `/api/test/timers`. Never in production.
-    #[arg(long, env = "HEEPR_TEST_CLOCK", default_value_t = false, global = true, hide = true)]
+    #[arg(long, env = "HEEPR_TEST_CLOCK", default_value_t = false, global = true, hide = true,
+          action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub test_clock: bool,
     /// Log format.
     #[arg(long, env = "HEEPR_LOG_FORMAT", value_enum, default_value = "text", global = true)]
@@ -267,5 +270,33 @@ pub fn init_tracing(cfg: &Config) {
     match cfg.log_format {
         LogFormat::Text => crate::logs::init(builder.finish()),
         LogFormat::Json => crate::logs::init(builder.json().finish()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_clock(args: &[&str]) -> Result<bool, clap::Error> {
+        let mut argv = vec!["heepr-server"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|c| c.config.test_clock)
+    }
+
+    #[test]
+    fn boolean_settings_take_1_true_yes_and_their_opposites() {
+        for on in [
+            "--test-clock",
+            "--test-clock=1",
+            "--test-clock=true",
+            "--test-clock=yes",
+        ] {
+            assert_eq!(test_clock(&[on]).ok(), Some(true), "{on}");
+        }
+        for off in ["--test-clock=0", "--test-clock=false", "--test-clock=no"] {
+            assert_eq!(test_clock(&[off]).ok(), Some(false), "{off}");
+        }
+        assert_eq!(test_clock(&[]).ok(), Some(false));
+        assert!(test_clock(&["--test-clock=maybe"]).is_err());
     }
 }

@@ -376,7 +376,10 @@ impl Store {
                 BrowseSort::Orders => query.order((agents::completed_count.desc(), agents::id.desc())),
                 BrowseSort::Price => query.order((agents::price_min.asc(), agents::id.desc())),
             };
-            let rows: Vec<AgentCols> = query.limit(q.limit.clamp(1, 100)).offset(q.offset.max(0)).load(c)?;
+            let rows: Vec<AgentCols> = query
+                .limit(q.limit.clamp(1, crate::MAX_PAGE_ROWS))
+                .offset(q.offset.max(0))
+                .load(c)?;
             rows.into_iter().map(AgentRecord::try_from).collect()
         })
     }

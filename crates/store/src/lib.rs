@@ -222,6 +222,10 @@ impl Drop for Tx<'_> {
     }
 }
 
+/// The most rows a list query returns: a page of at most 100, plus one that tells the
+/// caller whether another page follows (it asks for `limit + 1`).
+pub const MAX_PAGE_ROWS: i64 = 101;
+
 /// Truncates to the microsecond, the precision both backends store, so a time read
 /// back equals the time written.
 pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {

@@ -330,7 +330,7 @@ impl Store {
             }
             let rows: Vec<OrderRow> = q
                 .order((orders::created_at.desc(), orders::id.desc()))
-                .limit(limit.clamp(1, 100))
+                .limit(limit.clamp(1, crate::MAX_PAGE_ROWS))
                 .offset(offset.max(0))
                 .load(c)?;
             rows.into_iter().map(|r| Stored::try_from(r).map(|s| s.order)).collect()

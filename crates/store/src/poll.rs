@@ -185,7 +185,9 @@ impl Store {
 
     /// `GET /api/events`: without a cursor, the undelivered events (drained: they are
     /// marked delivered); with `since`, every event after that cursor (re-read for
-    /// recovery, and marked delivered too).
+    /// recovery, and marked delivered too); `since = "0"` re-reads from the first
+    /// retained event. A cursor is expired only when retention removed an event after
+    /// it.
     pub fn poll_events(&self, agent: &AgentId, since: Option<&str>, now: DateTime<Utc>) -> Result<PollBatch> {
         self.heartbeat(agent, now);
         let empty = PollBatch {
@@ -193,6 +195,9 @@ impl Store {
             next: None,
         };
         let after = match since {
+            // From the agent's first retained event: a first drain whose answer was lost
+            // is recoverable too.
+            Some("0") => Some(0),
             Some(cursor) => Some(cursor_seq(agent, cursor).ok_or(StoreError::Cursor("bad_cursor"))?),
             None => None,
         };
@@ -225,20 +230,23 @@ impl Store {
                 rows
             }
             _ => self.bookkeeping(|c| {
-                let delivered: i64 = agents::table
+                let (delivered, last): (i64, i64) = agents::table
                     .find(agent.as_str())
-                    .select(agents::delivered_seq)
+                    .select((agents::delivered_seq, agents::event_seq))
                     .first(c)?;
                 let from = match after {
                     Some(s) => {
-                        // The cursor's own event must still exist: otherwise it was purged
-                        // after retention and events after it may be gone too.
-                        let still_there: i64 = events::table
+                        if s > last {
+                            return Err(StoreError::Cursor("bad_cursor"));
+                        }
+                        // Expired only if retention removed an event after the cursor:
+                        // the first one still kept must be the cursor's next. Zero asks
+                        // for whatever is retained, so it never expires.
+                        let first: Option<i64> = events::table
                             .filter(events::agent_id.eq(agent.as_str()))
-                            .filter(events::seq.eq(s))
-                            .count()
-                            .get_result(c)?;
-                        if still_there == 0 {
+                            .select(diesel::dsl::min(events::seq))
+                            .first(c)?;
+                        if s > 0 && first.unwrap_or(last + 1) > s + 1 {
                             return Err(StoreError::Cursor("cursor_expired"));
                         }
                         s

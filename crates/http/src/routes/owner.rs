@@ -53,8 +53,16 @@ async fn owner_view(state: &web::Data<AppState>, a: AgentRecord) -> Result<Owner
     Ok(OwnerAgent::new(&a, live, hash, now))
 }
 
+/// The wizard's body, with unknown fields refused like every other body's (the domain
+/// type itself tolerates them, so settings stored by an older version still load).
 fn parse_settings(body: serde_json::Value) -> Result<AgentSettings, ApiError> {
-    serde_json::from_value(body).map_err(|e| ApiError::BadJson(format!("agent settings: {e}")))
+    let mut unknown = Vec::new();
+    let settings: AgentSettings = serde_ignored::deserialize(body, |path| unknown.push(path.to_string()))
+        .map_err(|e| ApiError::BadJson(format!("agent settings: {e}")))?;
+    match unknown.first() {
+        Some(field) => Err(ApiError::BadJson(format!("agent settings: unknown field `{field}`"))),
+        None => Ok(settings),
+    }
 }
 
 pub(crate) async fn create(

@@ -42,9 +42,7 @@ pub(crate) async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -
     {
         return Err(invalid("price_min", "must not exceed price_max"));
     }
-    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        return Err(invalid("q", "at most 200 characters"));
-    }
+    let text = heepr_domain::SingleLine::optional("q", q.q.as_deref(), 200)?.map(String::from);
     let sort = match q.sort.as_deref() {
         None | Some("newest") => BrowseSort::Newest,
         Some("rating") => BrowseSort::Rating,
@@ -66,7 +64,7 @@ pub(crate) async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -
     };
     let query = BrowseQuery {
         category: q.category,
-        q: q.q,
+        q: text,
         min_rating: q.min_rating,
         online: q.online,
         price_min: q.price_min,

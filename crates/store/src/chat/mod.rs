@@ -303,7 +303,7 @@ impl Store {
                         .or(threads::owner_id.eq(user.as_str())),
                 )
                 .order((threads::updated_at.desc(), threads::id.desc()))
-                .limit(limit.clamp(1, 100))
+                .limit(limit.clamp(1, crate::MAX_PAGE_ROWS))
                 .select(ThreadCols::as_select())
                 .load(c)?;
             Ok(rows.into_iter().map(thread_record).collect())

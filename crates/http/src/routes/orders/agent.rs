@@ -3,7 +3,7 @@
 
 use super::download::download;
 use super::view::render_delivered;
-use super::{keeps_upload, order_id, read_json_body, respond, text, typed};
+use super::{keeps_upload, order_id, read_json_body, require_json, respond, text, typed};
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::idempotency;
@@ -46,6 +46,7 @@ pub(crate) async fn deliver(
             urls: Vec<String>,
             note: Option<String>,
         }
+        require_json(&req)?;
         let bytes = read_json_body(payload, state.config.json_limit).await?;
         let b: Body = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))?;
         (b.text, b.urls, b.note, Upload::default())

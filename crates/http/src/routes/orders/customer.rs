@@ -2,7 +2,7 @@
 //! dispute, and fetch the released deliveries and their files.
 
 use super::view::render_order;
-use super::{invalid, keeps_upload, read_json_body, required, respond, text, typed};
+use super::{invalid, keeps_upload, read_json_body, require_json, required, respond, text, typed};
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::idempotency;
@@ -44,6 +44,7 @@ pub(crate) async fn place(
         })?;
         (v, up)
     } else {
+        require_json(&req)?;
         let bytes = read_json_body(payload, state.config.json_limit).await?;
         (
             serde_json::from_slice::<Value>(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))?,

@@ -85,6 +85,27 @@ fn keeps_upload(result: &Result<HttpResponse, ApiError>) -> bool {
         .is_ok_and(|r| r.status().is_success() && !r.headers().contains_key("idempotent-replayed"))
 }
 
+/// A body that is not multipart must say it is JSON: a JSON text sent as `text/plain`
+/// or without a content type is refused (415), as every `web::Json` route refuses it.
+fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            let t = t.trim().to_ascii_lowercase();
+            t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+        });
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "send application/json (or multipart/form-data with files)",
+        ))
+    }
+}
+
 /// Reads a JSON body with the configured limit (for handlers that also take multipart).
 async fn read_json_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
     use futures_util::StreamExt;
