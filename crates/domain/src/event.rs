@@ -1,4 +1,4 @@
-//! What an agent learns through `GET /api/events` (SPEC §8), in its compact wire shape.
+//! What an agent learns through `GET /api/events` (SPEC §8), as the domain decides it.
 
 use crate::Timestamp;
 use crate::ids::OrderId;
@@ -39,7 +39,7 @@ impl EventKind {
         Self::OrderRefunded,
     ];
 
-    /// The wire name (`k`).
+    /// The kind's name (as agents read it).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NewOrder => "new_order",
@@ -57,7 +57,7 @@ impl EventKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Work events carry the full work payload (`g`, `tr`, `p`, `in`, …).
+    /// Work events carry the full work payload (gig, tier, price, inputs, …).
     pub fn is_work(self) -> bool {
         matches!(
             self,
@@ -82,61 +82,72 @@ pub enum RevisionBy {
     Owner,
 }
 
-/// One round of the revision history (`rh`).
+/// One round of the revision history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisionEntry {
     /// 1-based round number.
-    pub n: u32,
+    pub round: u32,
     /// What was asked.
-    pub m: String,
+    pub message: String,
     /// When.
-    pub ts: Timestamp,
+    pub at: Timestamp,
     /// By whom.
     pub by: RevisionBy,
 }
 
-/// The compact payload of one event, without `id` (the store assigns it from the
-/// agent's sequence). Keys are the ones HEARTBEAT_EVENTS.md documents.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// What one event tells its agent, without an id (the store numbers events from the
+/// agent's sequence). Which fields are set depends on the kind: work events carry the
+/// whole work payload. How it is written for agents (HEARTBEAT_EVENTS.md's compact
+/// keys, attachments as download links) is the store's business.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventBody {
-    /// Order id.
-    pub o: Option<OrderId>,
+    /// The order it is about.
+    pub order: OrderId,
     /// Gig title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub g: Option<String>,
+    pub gig_title: Option<String>,
     /// Tier name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tr: Option<String>,
+    pub tier_name: Option<String>,
     /// Price.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub p: Option<Points>,
+    pub price: Option<Points>,
     /// Deadline.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dl: Option<Timestamp>,
+    pub deadline: Option<Timestamp>,
     /// Structured inputs by order-form field name.
-    #[serde(rename = "in", skip_serializing_if = "Option::is_none")]
     pub inputs: Option<serde_json::Value>,
     /// Agreed scope.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sc: Option<String>,
+    pub scope: Option<String>,
     /// Customer brief.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub br: Option<String>,
-    /// Attachments.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub at: Option<Vec<Attachment>>,
-    /// Revisions left.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rl: Option<u32>,
+    pub brief: Option<String>,
+    /// The brief's attachments.
+    pub attachments: Option<Vec<Attachment>>,
+    /// Included revisions left.
+    pub revisions_left: Option<u32>,
     /// Platform rules.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sf: Option<Vec<String>>,
-    /// Message (revision or scope note, denial reason).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub m: Option<String>,
+    pub platform_rules: Option<Vec<String>>,
+    /// Message (revision or scope note, denial or refund reason).
+    pub message: Option<String>,
     /// Full revision history.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rh: Option<Vec<RevisionEntry>>,
+    pub revision_history: Option<Vec<RevisionEntry>>,
+}
+
+impl EventBody {
+    /// A body about `order` that tells nothing else yet.
+    pub fn about(order: OrderId) -> Self {
+        Self {
+            order,
+            gig_title: None,
+            tier_name: None,
+            price: None,
+            deadline: None,
+            inputs: None,
+            scope: None,
+            brief: None,
+            attachments: None,
+            revisions_left: None,
+            platform_rules: None,
+            message: None,
+            revision_history: None,
+        }
+    }
 }
 
 /// An event for one agent, as decided; the store numbers and stores it.
@@ -144,8 +155,8 @@ pub struct EventBody {
 pub struct AgentEvent {
     /// What happened.
     pub kind: EventKind,
-    /// When (`ts`).
+    /// When.
     pub at: Timestamp,
-    /// The compact payload.
+    /// What it tells.
     pub body: EventBody,
 }

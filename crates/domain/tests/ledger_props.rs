@@ -314,27 +314,32 @@ fn check_decision(before: &Order, d: &Decision, policy: &Policy) -> Result<(), T
         prop_assert!(terminal.is_empty(), "{:?} without reaching a terminal state", kinds);
     }
     for ev in d.events() {
-        prop_assert_eq!(ev.body.o.as_ref(), Some(id));
+        prop_assert_eq!(&ev.body.order, id);
         if ev.kind.is_work() {
-            prop_assert_eq!(ev.body.sf.as_ref(), Some(&policy.platform_rules), "sf on {}", ev.kind);
-            prop_assert!(ev.body.dl.is_some());
+            prop_assert_eq!(
+                ev.body.platform_rules.as_ref(),
+                Some(&policy.platform_rules),
+                "sf on {}",
+                ev.kind
+            );
+            prop_assert!(ev.body.deadline.is_some());
         }
         if matches!(
             ev.kind,
             EventKind::NewOrder | EventKind::OwnerApprovedOrder | EventKind::RevisionRequest
         ) {
-            prop_assert_eq!(ev.body.p, Some(o.price));
-            prop_assert!(ev.body.g.is_some() && ev.body.inputs.is_some() && ev.body.rl.is_some());
+            prop_assert_eq!(ev.body.price, Some(o.price));
+            prop_assert!(ev.body.gig_title.is_some() && ev.body.inputs.is_some() && ev.body.revisions_left.is_some());
         }
         if ev.kind == EventKind::RevisionRequest {
-            let rh = ev.body.rh.as_ref().unwrap();
+            let rh = ev.body.revision_history.as_ref().unwrap();
             prop_assert_eq!(rh, &o.revisions, "rh is the full history");
-            prop_assert_eq!(ev.body.m.as_ref(), rh.last().map(|r| &r.m));
+            prop_assert_eq!(ev.body.message.as_ref(), rh.last().map(|r| &r.message));
         } else {
-            prop_assert!(ev.body.rh.is_none());
+            prop_assert!(ev.body.revision_history.is_none());
         }
         if matches!(ev.kind, EventKind::ScopeChange | EventKind::OwnerDeniedOrder) {
-            prop_assert!(ev.body.m.is_some(), "m on {}", ev.kind);
+            prop_assert!(ev.body.message.is_some(), "m on {}", ev.kind);
         }
     }
     for e in &d.effects {

@@ -10,7 +10,6 @@ use heepr_domain::{
     Recipient, RevisionBy, TransferKind, UserId, WorkSpec,
 };
 use serde_json::json;
-use std::collections::BTreeSet;
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -177,7 +176,7 @@ fn transfers(d: &Decision) -> Vec<(AccountRef, AccountRef, i64, TransferKind)> {
 fn events(d: &Decision) -> Vec<&AgentEvent> {
     let evs: Vec<&AgentEvent> = d.events().collect();
     for ev in &evs {
-        assert_eq!(ev.body.o.as_ref(), Some(&d.order.id), "every event names its order");
+        assert_eq!(ev.body.order, d.order.id, "every event names its order");
     }
     evs
 }
@@ -206,33 +205,42 @@ fn to_owner(k: NotificationKind) -> (Recipient, NotificationKind) {
     (Recipient::Owner(owner_id()), k)
 }
 
-/// The full work payload (`g tr p dl in sc br at rl sf`) against the order it came from.
+/// The full work payload against the order it came from.
 fn assert_work_payload(ev: &AgentEvent, o: &Order) {
     assert!(ev.kind.is_work(), "{} is a work event", ev.kind);
     let b = &ev.body;
-    assert_eq!(b.o.as_ref(), Some(&o.id));
-    assert_eq!(b.g.as_deref(), Some("Fix a bug"));
-    assert_eq!(b.tr.as_deref(), Some("Basic"));
-    assert_eq!(b.p, Some(o.price));
-    assert!(b.dl.is_some());
-    assert_eq!(b.dl, o.deadline);
+    assert_eq!(b.order, o.id);
+    assert_eq!(b.gig_title.as_deref(), Some("Fix a bug"));
+    assert_eq!(b.tier_name.as_deref(), Some("Basic"));
+    assert_eq!(b.price, Some(o.price));
+    assert!(b.deadline.is_some());
+    assert_eq!(b.deadline, o.deadline);
     assert_eq!(b.inputs, Some(json!({"repo": "https://example.com/r"})));
-    assert_eq!(b.sc, o.work.scope);
-    assert_eq!(b.br.as_deref(), Some("It crashes on start"));
-    assert_eq!(b.at.as_ref(), Some(&o.work.attachments));
-    assert_eq!(b.rl, Some(o.revisions_left));
-    assert_eq!(b.sf, Some(p().platform_rules), "sf on every work event");
+    assert_eq!(b.scope, o.work.scope);
+    assert_eq!(b.brief.as_deref(), Some("It crashes on start"));
+    assert_eq!(b.attachments.as_ref(), Some(&o.work.attachments));
+    assert_eq!(b.revisions_left, Some(o.revisions_left));
+    assert_eq!(b.platform_rules, Some(p().platform_rules), "sf on every work event");
 }
 
-/// A non-work event carries only `o` and perhaps `m`.
+/// A non-work event carries only its order and perhaps a message.
 fn assert_bare(ev: &AgentEvent) {
     let b = &ev.body;
     assert!(
-        b.g.is_none() && b.tr.is_none() && b.p.is_none() && b.dl.is_none() && b.inputs.is_none(),
+        b.gig_title.is_none()
+            && b.tier_name.is_none()
+            && b.price.is_none()
+            && b.deadline.is_none()
+            && b.inputs.is_none(),
         "{} carries no work payload",
         ev.kind
     );
-    assert!(b.sf.is_none() && b.rh.is_none() && b.rl.is_none() && b.at.is_none());
+    assert!(
+        b.platform_rules.is_none()
+            && b.revision_history.is_none()
+            && b.revisions_left.is_none()
+            && b.attachments.is_none()
+    );
 }
 
 /// The order as a late tick and as on-time ticks leave it, ignoring `updated_at`
@@ -290,7 +298,10 @@ fn auto_mode_inside_band_starts_work_with_new_order() {
     assert_eq!(kinds(&d), [(EventKind::NewOrder, t0())]);
     let ev = events(&d)[0];
     assert_work_payload(ev, o);
-    assert_eq!((ev.body.m.as_ref(), ev.body.rh.as_ref()), (None, None));
+    assert_eq!(
+        (ev.body.message.as_ref(), ev.body.revision_history.as_ref()),
+        (None, None)
+    );
     assert!(notes(&d).is_empty());
 
     // No bands at all admits everything.
@@ -432,7 +443,7 @@ fn deny_refunds_and_emits_owner_denied_order() {
     assert_eq!(transfers(&d), [(escrow(), customer(), 25, TransferKind::Refund)]);
     assert_eq!(kinds(&d), [(EventKind::OwnerDeniedOrder, h(1))]);
     let ev = events(&d)[0];
-    assert_eq!(ev.body.m.as_deref(), Some("busy"), "m carries the denial reason");
+    assert_eq!(ev.body.message.as_deref(), Some("busy"), "m carries the denial reason");
     assert_bare(ev);
     assert_eq!(notes(&d), [to_customer(NotificationKind::OrderRefunded)]);
 }
@@ -453,7 +464,7 @@ fn no_owner_decision_in_24_hours_refunds_as_denied() {
         [(EventKind::OwnerDeniedOrder, h(24))],
         "fired at the instant it was due"
     );
-    assert!(events(&d)[0].body.m.is_some());
+    assert!(events(&d)[0].body.message.is_some());
     assert_eq!(notes(&d), [to_customer(NotificationKind::OrderRefunded)]);
 }
 
@@ -508,7 +519,7 @@ fn decline_refunds_and_emits_order_refunded() {
     assert_eq!(transfers(&d), [(escrow(), customer(), 25, TransferKind::Refund)]);
     assert_eq!(kinds(&d), [(EventKind::OrderRefunded, h(2))]);
     assert_bare(events(&d)[0]);
-    assert_eq!(events(&d)[0].body.m.as_deref(), Some("declined: capacity"));
+    assert_eq!(events(&d)[0].body.message.as_deref(), Some("declined: capacity"));
     assert_eq!(notes(&d), [to_customer(NotificationKind::OrderRefunded)]);
 }
 
@@ -520,7 +531,7 @@ fn a_decline_tells_its_reason_and_the_agents_note() {
     };
     let d = run(&in_progress(), Actor::Agent, cmd, h(2));
     assert_eq!(
-        events(&d)[0].body.m.as_deref(),
+        events(&d)[0].body.message.as_deref(),
         Some("declined: missing_information (which repo?)")
     );
 }
@@ -561,7 +572,7 @@ fn missed_deadline_refunds_when_nothing_released() {
     assert_eq!(d.order.due_at, None);
     assert_eq!(transfers(&d), [(escrow(), customer(), 25, TransferKind::Refund)]);
     assert_eq!(kinds(&d), [(EventKind::OrderRefunded, deadline)]);
-    assert_eq!(events(&d)[0].body.m.as_deref(), Some("missed deadline"));
+    assert_eq!(events(&d)[0].body.message.as_deref(), Some("missed deadline"));
     assert_eq!(notes(&d), [to_customer(NotificationKind::OrderRefunded)]);
 
     // Delivered but returned by the owner before release: still nothing released.
@@ -604,10 +615,10 @@ fn resume_emits_scope_change_with_note() {
     assert!(transfers(&d).is_empty());
     assert_eq!(kinds(&d), [(EventKind::ScopeChange, h(2))]);
     let b = &events(&d)[0].body;
-    assert_eq!(b.m.as_deref(), Some("fine"));
-    assert_eq!(b.dl, d.order.deadline);
-    assert_eq!(b.sc.as_deref(), Some("one bug"));
-    assert_eq!(b.sf, Some(p().platform_rules));
+    assert_eq!(b.message.as_deref(), Some("fine"));
+    assert_eq!(b.deadline, d.order.deadline);
+    assert_eq!(b.scope.as_deref(), Some("one bug"));
+    assert_eq!(b.platform_rules, Some(p().platform_rules));
     assert!(notes(&d).is_empty());
 }
 
@@ -623,7 +634,7 @@ fn resume_restores_time_left() {
     assert_eq!(d.order.deadline, Some(h(20) + Duration::hours(36)));
     assert_eq!(d.order.due_at, d.order.deadline);
     assert_eq!(d.order.flag_remaining_secs, None);
-    assert_eq!(events(&d)[0].body.dl, d.order.deadline);
+    assert_eq!(events(&d)[0].body.deadline, d.order.deadline);
     assert_eq!(
         tick(&d.order, h(56) - Duration::seconds(1)).order.state,
         OrderState::InProgress
@@ -682,12 +693,12 @@ fn scope_change_emits_scope_change_with_o_dl_sc_m_sf() {
     assert_eq!(kinds(&d), [(EventKind::ScopeChange, h(1))]);
     let b = &events(&d)[0].body;
     assert_eq!(
-        (b.dl, b.sc.as_deref(), b.m.as_deref()),
+        (b.deadline, b.scope.as_deref(), b.message.as_deref()),
         (Some(new_deadline), Some("two bugs"), Some("bigger job"))
     );
-    assert_eq!(b.sf, Some(p().platform_rules));
+    assert_eq!(b.platform_rules, Some(p().platform_rules));
     assert!(
-        b.g.is_none() && b.p.is_none() && b.rh.is_none(),
+        b.gig_title.is_none() && b.price.is_none() && b.revision_history.is_none(),
         "only o, dl, sc, m, sf"
     );
 
@@ -817,11 +828,11 @@ fn return_sends_owner_revision_without_using_customer_revision() {
     assert_eq!(kinds(&d), [(EventKind::RevisionRequest, h(1))]);
     let ev = events(&d)[0];
     assert_work_payload(ev, &d.order);
-    assert_eq!(ev.body.m.as_deref(), Some("add tests"));
-    let rh = ev.body.rh.as_ref().unwrap();
+    assert_eq!(ev.body.message.as_deref(), Some("add tests"));
+    let rh = ev.body.revision_history.as_ref().unwrap();
     assert_eq!(rh.len(), 1);
     assert_eq!(
-        (rh[0].n, rh[0].m.as_str(), rh[0].ts, rh[0].by),
+        (rh[0].round, rh[0].message.as_str(), rh[0].at, rh[0].by),
         (1, "add tests", h(1), RevisionBy::Owner)
     );
 }
@@ -916,8 +927,8 @@ fn revision_with_revisions_left_restarts_work_with_full_history() {
     assert_eq!(kinds(&d), [(EventKind::RevisionRequest, h(2))]);
     let ev = events(&d)[0];
     assert_work_payload(ev, &d.order);
-    assert_eq!(ev.body.rl, Some(1));
-    assert_eq!(ev.body.m.as_deref(), Some("one"));
+    assert_eq!(ev.body.revisions_left, Some(1));
+    assert_eq!(ev.body.message.as_deref(), Some("one"));
 
     let o = run(&d.order, Actor::Agent, Command::Deliver, h(3)).order;
     let d = run(
@@ -928,9 +939,9 @@ fn revision_with_revisions_left_restarts_work_with_full_history() {
     );
     assert_eq!(d.order.revisions_left, 0);
     let ev = events(&d)[0];
-    assert_eq!(ev.body.rl, Some(0));
-    let rh = ev.body.rh.as_ref().unwrap();
-    let got: Vec<_> = rh.iter().map(|r| (r.n, r.m.as_str(), r.ts, r.by)).collect();
+    assert_eq!(ev.body.revisions_left, Some(0));
+    let rh = ev.body.revision_history.as_ref().unwrap();
+    let got: Vec<_> = rh.iter().map(|r| (r.round, r.message.as_str(), r.at, r.by)).collect();
     assert_eq!(
         got,
         [
@@ -979,10 +990,10 @@ fn approve_revision_beyond_cap_restarts_work() {
     assert_eq!(kinds(&d), [(EventKind::RevisionRequest, h(3))]);
     let ev = events(&d)[0];
     assert_work_payload(ev, &d.order);
-    assert_eq!(ev.body.m.as_deref(), Some("more tests"));
-    let rh = ev.body.rh.as_ref().unwrap();
+    assert_eq!(ev.body.message.as_deref(), Some("more tests"));
+    let rh = ev.body.revision_history.as_ref().unwrap();
     assert_eq!(rh.len(), 1);
-    assert_eq!((rh[0].m.as_str(), rh[0].by), ("more tests", RevisionBy::Customer));
+    assert_eq!((rh[0].message.as_str(), rh[0].by), ("more tests", RevisionBy::Customer));
 }
 
 #[test]
@@ -1294,7 +1305,7 @@ fn deadline_is_entry_into_in_progress_plus_delivery_days() {
     assert_eq!(o.deadline, None, "no deadline before work starts");
     let d = run(&o, Actor::Owner, Command::Approve, h(7));
     assert_eq!(d.order.deadline, Some(h(7) + Duration::days(3)));
-    assert_eq!(events(&d)[0].body.dl, Some(h(7) + Duration::days(3)));
+    assert_eq!(events(&d)[0].body.deadline, Some(h(7) + Duration::days(3)));
 }
 
 #[test]
@@ -1467,39 +1478,6 @@ fn tick_with_nothing_due_changes_nothing() {
         assert_eq!(d.order, o, "{}: not even updated_at", o.state);
         assert!(d.effects.is_empty());
     }
-}
-
-#[test]
-fn events_serialize_with_compact_keys() {
-    let d = place_order(cmd(auto()), &p(), t0()).unwrap();
-    let v = serde_json::to_value(&events(&d)[0].body).unwrap();
-    let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        BTreeSet::from(["o", "g", "tr", "p", "dl", "in", "sc", "br", "at", "rl", "sf"])
-    );
-    assert_eq!(v["o"], "ord_1");
-    assert_eq!(v["p"], 25);
-    assert_eq!(v["in"]["repo"], "https://example.com/r");
-    assert_eq!(
-        v["at"][0]["name"], "log.txt",
-        "the domain names an attachment; the store links it"
-    );
-
-    let d = run(&pending(), Actor::Owner, Command::Deny { reason: "busy".into() }, h(1));
-    let v = serde_json::to_value(&events(&d)[0].body).unwrap();
-    assert_eq!(v, json!({"o": "ord_1", "m": "busy"}));
-
-    let d = run(
-        &awaiting_review(),
-        Actor::Owner,
-        Command::Return { note: "n".into() },
-        h(1),
-    );
-    let v = serde_json::to_value(&events(&d)[0].body).unwrap();
-    assert_eq!(v["rh"][0]["by"], "owner");
-    assert_eq!(v["rh"][0]["n"], 1);
-    assert_eq!(v["m"], "n");
 }
 
 /// Whether `r` is a refusal of `field` (the domain's one validation shape).

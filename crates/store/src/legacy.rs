@@ -8,6 +8,7 @@
 //! - an attachment was `{n, u, b, ct, h}`, `u` its download URL; it is now
 //!   `{name, file_id, bytes, content_type, sha256}`, the file id being the URL's last
 //!   segment;
+//! - a revision round was `{n, m, ts, by}`; it is now `{round, message, at, by}`;
 //! - the snapshot carried the order's version too; it is ignored (the column counts).
 
 use heepr_domain::Order;
@@ -33,6 +34,11 @@ fn upgrade(v: &mut Value) -> bool {
             changed |= attachment(a);
         }
     }
+    if let Some(list) = v.pointer_mut("/revisions").and_then(Value::as_array_mut) {
+        for r in list.iter_mut().filter_map(Value::as_object_mut) {
+            changed |= rename(r, &[("n", "round"), ("m", "message"), ("ts", "at")]);
+        }
+    }
     changed
 }
 
@@ -50,10 +56,14 @@ fn attachment(a: &mut Map<String, Value>) -> bool {
     true
 }
 
-fn rename(o: &mut Map<String, Value>, pairs: &[(&str, &str)]) {
+/// Renames the keys of `o` that are there; whether any was.
+fn rename(o: &mut Map<String, Value>, pairs: &[(&str, &str)]) -> bool {
+    let mut any = false;
     for (from, to) in pairs {
         if let Some(v) = o.remove(*from) {
             o.insert((*to).into(), v);
+            any = true;
         }
     }
+    any
 }

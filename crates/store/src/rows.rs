@@ -117,9 +117,17 @@ mod tests {
             ("brief.pdf", "fil_01F", 48213)
         );
         assert_eq!((a[0].content_type.as_str(), a[0].sha256.len()), ("application/pdf", 64));
-        // Written back, the snapshot is today's: no version, no URL.
+        // Revision rounds had compact keys.
+        let r = &o.revisions[..];
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].round, r[0].message.as_str(), r[0].by),
+            (1, "bigger", heepr_domain::RevisionBy::Customer)
+        );
+        assert_eq!(r[0].at.to_rfc3339(), "2023-11-14T22:13:30.123456+00:00");
+        // Written back, the snapshot is today's: no version, no URL, no compact keys.
         let again = OrderRow::new(o, s.version)?;
-        for old in ["\"version\"", "\"u\"", "heepr.example"] {
+        for old in ["\"version\"", "\"u\"", "heepr.example", "\"n\"", "\"m\"", "\"ts\""] {
             assert!(!again.data.contains(old), "{old} in {}", again.data);
         }
         assert_eq!(Stored::try_from(again)?, s);

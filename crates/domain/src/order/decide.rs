@@ -299,11 +299,11 @@ fn enter_delivered(o: &mut Order, p: &Policy, at: Timestamp) {
 }
 
 fn start_revision(o: &mut Order, message: String, by: RevisionBy, p: &Policy, now: Timestamp, fx: &mut Vec<Effect>) {
-    let n = u32::try_from(o.revisions.len()).unwrap_or(u32::MAX).saturating_add(1);
+    let round = u32::try_from(o.revisions.len()).unwrap_or(u32::MAX).saturating_add(1);
     o.revisions.push(RevisionEntry {
-        n,
-        m: message.clone(),
-        ts: now,
+        round,
+        message: message.clone(),
+        at: now,
         by,
     });
     start_work(o, now);
@@ -373,14 +373,13 @@ pub(super) fn notify(to: Recipient, kind: NotificationKind, o: &Order) -> Effect
     })
 }
 
-fn agent_event(o: &Order, kind: EventKind, m: Option<String>, at: Timestamp) -> Effect {
+fn agent_event(o: &Order, kind: EventKind, message: Option<String>, at: Timestamp) -> Effect {
     Effect::Event(AgentEvent {
         kind,
         at,
         body: EventBody {
-            o: Some(o.id.clone()),
-            m,
-            ..EventBody::default()
+            message,
+            ..EventBody::about(o.id.clone())
         },
     })
 }
@@ -390,36 +389,35 @@ fn scope_event(o: &Order, note: String, p: &Policy, now: Timestamp) -> Effect {
         kind: EventKind::ScopeChange,
         at: now,
         body: EventBody {
-            o: Some(o.id.clone()),
-            dl: o.deadline,
-            sc: o.work.scope.clone(),
-            m: Some(note),
-            sf: Some(p.platform_rules.clone()),
-            ..EventBody::default()
+            deadline: o.deadline,
+            scope: o.work.scope.clone(),
+            message: Some(note),
+            platform_rules: Some(p.platform_rules.clone()),
+            ..EventBody::about(o.id.clone())
         },
     })
 }
 
 /// The full work payload of a work-assignment event.
-pub(super) fn work_event(o: &Order, kind: EventKind, m: Option<String>, p: &Policy, now: Timestamp) -> Effect {
+pub(super) fn work_event(o: &Order, kind: EventKind, message: Option<String>, p: &Policy, now: Timestamp) -> Effect {
     let w = &o.work;
     Effect::Event(AgentEvent {
         kind,
         at: now,
         body: EventBody {
-            o: Some(o.id.clone()),
-            g: Some(w.gig_title.clone()),
-            tr: Some(w.tier_name.clone()),
-            p: Some(o.price),
-            dl: o.deadline,
+            order: o.id.clone(),
+            gig_title: Some(w.gig_title.clone()),
+            tier_name: Some(w.tier_name.clone()),
+            price: Some(o.price),
+            deadline: o.deadline,
             inputs: Some(w.inputs.clone()),
-            sc: w.scope.clone(),
-            br: w.brief.clone(),
-            at: Some(w.attachments.clone()),
-            rl: Some(o.revisions_left),
-            sf: Some(p.platform_rules.clone()),
-            rh: (kind == EventKind::RevisionRequest).then(|| o.revisions.clone()),
-            m,
+            scope: w.scope.clone(),
+            brief: w.brief.clone(),
+            attachments: Some(w.attachments.clone()),
+            revisions_left: Some(o.revisions_left),
+            platform_rules: Some(p.platform_rules.clone()),
+            message,
+            revision_history: (kind == EventKind::RevisionRequest).then(|| o.revisions.clone()),
         },
     })
 }

@@ -1,6 +1,7 @@
 //! The bytes agents receive, pinned: each expected text below is what the binary
-//! before the wire encoding left the domain wrote for the same event (its store
-//! serialized the domain's compact `EventBody`).
+//! before the wire encoding left the domain wrote for the same event (its store turned
+//! the domain's compact `EventBody` into a `serde_json::Value`, added `k` and `ts`, and
+//! printed it).
 
 use super::*;
 use chrono::{DateTime, TimeZone, Utc};
@@ -19,7 +20,11 @@ fn order() -> OrderId {
 }
 
 fn check(ev: AgentEvent, expected: &str) {
-    assert_eq!(payload(&order(), &ev, BASE).ok().as_deref(), Some(expected));
+    let text = payload(&ev, BASE).ok();
+    assert_eq!(text.as_deref(), Some(expected));
+    // Sorted keys at every level: the same text as through a `Value`.
+    let via_value = serde_json::to_value(EventWire::new(&ev, BASE)).map(|v| v.to_string());
+    assert_eq!(via_value.ok(), text);
 }
 
 #[test]
@@ -28,28 +33,28 @@ fn a_work_event_is_byte_identical() {
         kind: EventKind::RevisionRequest,
         at: at(10),
         body: EventBody {
-            o: Some(order()),
-            g: Some("Fix a bug".into()),
-            tr: Some("Basic".into()),
-            p: Some(Points(30)),
-            dl: Some(at(100)),
+            order: order(),
+            gig_title: Some("Fix a bug".into()),
+            tier_name: Some("Basic".into()),
+            price: Some(Points(30)),
+            deadline: Some(at(100)),
             inputs: Some(serde_json::json!({"repo": "https://example.com/r", "spec": "brief.pdf"})),
-            sc: Some("only the parser".into()),
-            br: Some("it crashes".into()),
-            at: Some(vec![Attachment {
+            scope: Some("only the parser".into()),
+            brief: Some("it crashes".into()),
+            attachments: Some(vec![Attachment {
                 name: "brief.pdf".into(),
                 file_id: "fil_01F".into(),
                 bytes: 48213,
                 content_type: "application/pdf".into(),
                 sha256: "ab".repeat(32),
             }]),
-            rl: Some(1),
-            sf: Some(vec!["Be nice.".into(), "No \"spam\" — ever.".into()]),
-            m: Some("bigger".into()),
-            rh: Some(vec![RevisionEntry {
-                n: 1,
-                m: "bigger".into(),
-                ts: at(10),
+            revisions_left: Some(1),
+            platform_rules: Some(vec!["Be nice.".into(), "No \"spam\" — ever.".into()]),
+            message: Some("bigger".into()),
+            revision_history: Some(vec![RevisionEntry {
+                round: 1,
+                message: "bigger".into(),
+                at: at(10),
                 by: RevisionBy::Customer,
             }]),
         },
@@ -66,9 +71,8 @@ fn bare_events_are_byte_identical() {
         kind,
         at: at(secs),
         body: EventBody {
-            o: Some(order()),
-            m: m.map(str::to_owned),
-            ..EventBody::default()
+            message: m.map(str::to_owned),
+            ..EventBody::about(order())
         },
     };
     check(
@@ -83,11 +87,10 @@ fn bare_events_are_byte_identical() {
         kind: EventKind::ScopeChange,
         at: at(40),
         body: EventBody {
-            o: Some(order()),
-            dl: Some(at(100)),
-            m: Some("go".into()),
-            sf: Some(vec![]),
-            ..EventBody::default()
+            deadline: Some(at(100)),
+            message: Some("go".into()),
+            platform_rules: Some(vec![]),
+            ..EventBody::about(order())
         },
     };
     check(

@@ -26,7 +26,7 @@ use crate::schema::{deliveries, files, notifications};
 use crate::ulid;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use heepr_domain::{AgentEvent, Decision, Effect, Notification, Order, Recipient, Transfer};
+use heepr_domain::{AgentEvent, AgentId, Decision, Effect, Notification, Recipient, Transfer};
 use record::{Change, NewRow};
 use serde::Serialize;
 
@@ -161,7 +161,7 @@ impl Plan {
         for effect in &d.effects {
             let step = match effect {
                 Effect::Transfer(t) => transfer(t, now),
-                Effect::Event(ev) => event(&d.order, ev, base_url)?,
+                Effect::Event(ev) => event(&d.order.agent, ev, base_url)?,
                 Effect::Notify(n) => notification(n, now)?,
             };
             self.push(step);
@@ -211,14 +211,13 @@ pub(crate) fn transfer(t: &Transfer, now: DateTime<Utc>) -> Step {
     })
 }
 
-fn event(order: &Order, ev: &AgentEvent, base_url: &str) -> Result<Step> {
-    let agent = &order.agent;
+fn event(agent: &AgentId, ev: &AgentEvent, base_url: &str) -> Result<Step> {
     // `id` comes first and is filled in when the sequence number is known.
-    let text = event_wire::payload(&order.id, ev, base_url)?;
+    let text = event_wire::payload(ev, base_url)?;
     Ok(Step::Event {
         agent_id: agent.to_string(),
         kind: ev.kind.as_str(),
-        order_id: ev.body.o.as_ref().map(|o| o.to_string()),
+        order_id: Some(ev.body.order.to_string()),
         id_head: crate::poll::event_id_head(agent),
         // Never empty: `k` and `ts` are always there.
         tail: text[1..].to_owned(),

@@ -107,7 +107,7 @@ impl From<&Attachment> for AttachmentView {
     }
 }
 
-/// One revision round (the domain's compact keys).
+/// One revision round (with the compact keys it always had here).
 #[derive(Debug, Serialize)]
 pub(crate) struct RevisionView {
     /// `customer` or `owner`.
@@ -127,9 +127,9 @@ impl From<&RevisionEntry> for RevisionView {
                 RevisionBy::Customer => "customer",
                 RevisionBy::Owner => "owner",
             },
-            m: r.m.clone(),
-            n: r.n,
-            ts: r.ts,
+            m: r.message.clone(),
+            n: r.round,
+            ts: r.at,
         }
     }
 }
@@ -277,15 +277,15 @@ mod tests {
             revisions_left: 1,
             revisions: vec![
                 RevisionEntry {
-                    n: 1,
-                    m: "bigger".into(),
-                    ts: at(10),
+                    round: 1,
+                    message: "bigger".into(),
+                    at: at(10),
                     by: RevisionBy::Customer,
                 },
                 RevisionEntry {
-                    n: 2,
-                    m: "fix".into(),
-                    ts: at(20),
+                    round: 2,
+                    message: "fix".into(),
+                    at: at(20),
                     by: RevisionBy::Owner,
                 },
             ],
@@ -349,9 +349,9 @@ mod tests {
     fn revision_by_matches_the_domain() {
         for by in [RevisionBy::Customer, RevisionBy::Owner] {
             let r = RevisionEntry {
-                n: 1,
-                m: String::new(),
-                ts: at(0),
+                round: 1,
+                message: String::new(),
+                at: at(0),
                 by,
             };
             assert_eq!(
