@@ -101,7 +101,7 @@ mod tests {
             flag_remaining_secs: None,
             deliveries,
             released,
-            progress: 0,
+            progress: crate::Percent::ZERO,
             created_at: t,
             updated_at: t,
         }

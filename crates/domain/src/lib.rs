@@ -17,6 +17,7 @@ pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod order;
+pub mod percent;
 pub mod points;
 pub mod policy;
 pub mod text;
@@ -30,6 +31,7 @@ pub use order::{
     AcceptBand, AcceptMode, Actor, AgentAvailability, Attachment, Command, Decision, DeliveryContent, Effect,
     Notification, NotificationKind, Order, OrderState, PlaceOrder, Recipient, WorkSpec,
 };
+pub use percent::Percent;
 pub use points::{FeeBps, Points};
 pub use policy::Policy;
 pub use text::{Email, MultiLine, Password, SingleLine};

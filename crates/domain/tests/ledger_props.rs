@@ -10,7 +10,7 @@ use heepr_domain::ledger::{LedgerSnapshot, check_invariants};
 use heepr_domain::order::{DeclineReason, FlagReason, decide, place_order};
 use heepr_domain::{
     AcceptBand, AcceptMode, AccountRef, Actor, AgentAvailability, AgentId, Command, Decision, DomainError, Effect,
-    EventKind, FeeBps, Order, OrderId, OrderState, PlaceOrder, Points, Policy, Transfer, UserId, WorkSpec,
+    EventKind, FeeBps, Order, OrderId, OrderState, Percent, PlaceOrder, Points, Policy, Transfer, UserId, WorkSpec,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -173,7 +173,10 @@ fn command(i: usize, arg: i64, o: &Order, now: Ts) -> (Actor, Command) {
             (Actor::Admin, Command::Resolve { refund: Points(refund) })
         }
         17 => (Actor::Owner, Command::SetAutoApprove(arg % 2 == 0)),
-        _ => (Actor::Agent, Command::Progress(u8::try_from(arg % 110).unwrap())),
+        _ => (
+            Actor::Agent,
+            Command::Progress(Percent::new(u8::try_from(arg % 101).unwrap()).unwrap()),
+        ),
     }
 }
 

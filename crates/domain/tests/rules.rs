@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use heepr_domain::order::{DeclineReason, FlagReason, decide, place_order};
 use heepr_domain::{
     AcceptBand, AcceptMode, AccountRef, Actor, AgentAvailability, AgentEvent, AgentId, Attachment, Command, Decision,
-    DomainError, Effect, EventKind, FeeBps, NotificationKind, Order, OrderId, OrderState, PlaceOrder, Points, Policy,
-    Recipient, RevisionBy, TransferKind, UserId, WorkSpec,
+    DomainError, Effect, EventKind, FeeBps, NotificationKind, Order, OrderId, OrderState, Percent, PlaceOrder, Points,
+    Policy, Recipient, RevisionBy, TransferKind, UserId, WorkSpec,
 };
 use serde_json::json;
 
@@ -87,6 +87,10 @@ fn cmd(mode: AcceptMode) -> PlaceOrder {
         auto_approve_deliveries: false,
         from_offer: false,
     }
+}
+
+fn pct(p: u8) -> Percent {
+    Percent::new(p).unwrap()
 }
 
 fn run(o: &Order, actor: Actor, c: Command, at: Ts) -> Decision {
@@ -553,13 +557,11 @@ fn agent_flag_parks_order_and_notifies_owner() {
 
 #[test]
 fn progress_is_reported_while_in_progress() {
-    let d = run(&in_progress(), Actor::Agent, Command::Progress(40), h(1));
-    assert_eq!(d.order.progress, 40);
+    let d = run(&in_progress(), Actor::Agent, Command::Progress(pct(40)), h(1));
+    assert_eq!(d.order.progress, pct(40));
     assert!(d.effects.is_empty());
-    assert!(refused_field(
-        try_run(&in_progress(), Actor::Agent, Command::Progress(101), h(1)),
-        "progress"
-    ));
+    // 101 % cannot even be said.
+    assert_eq!(Percent::new(101), None);
 }
 
 #[test]
@@ -1159,7 +1161,7 @@ fn every_command() -> Vec<(Actor, Command)> {
         (Actor::Customer, Command::Dispute { reason: "r".into() }),
         (Actor::Admin, Command::Resolve { refund: Points(5) }),
         (Actor::Owner, Command::SetAutoApprove(true)),
-        (Actor::Agent, Command::Progress(50)),
+        (Actor::Agent, Command::Progress(pct(50))),
     ]
 }
 

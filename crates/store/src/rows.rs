@@ -108,7 +108,7 @@ mod tests {
             (o.id.as_str(), o.state, o.price.get()),
             ("ord_01OLD", OrderState::InProgress, 30)
         );
-        assert_eq!((o.revisions_left, o.deliveries, o.progress), (1, 1, 40));
+        assert_eq!((o.revisions_left, o.deliveries, o.progress.get()), (1, 1, 40));
         // The attachment's file id is the last segment of its old download URL.
         let a = &o.work.attachments[..];
         assert_eq!(a.len(), 1);

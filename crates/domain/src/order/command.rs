@@ -2,6 +2,7 @@
 //! structured reasons an agent gives ([`DeclineReason`], [`FlagReason`]).
 
 use crate::Timestamp;
+use crate::percent::Percent;
 use crate::points::Points;
 use serde::{Deserialize, Serialize};
 
@@ -108,7 +109,7 @@ pub enum Command {
     /// Owner toggles auto-approval of deliveries for this order.
     SetAutoApprove(bool),
     /// Agent reports progress.
-    Progress(u8),
+    Progress(Percent),
 }
 
 impl Command {

@@ -273,9 +273,6 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
             o.auto_approve_deliveries = *on;
         }
         (Command::Progress(pct), S::InProgress) => {
-            if *pct > 100 {
-                return Err(DomainError::invalid("progress", "must be between 0 and 100"));
-            }
             o.progress = *pct;
         }
         _ => return Err(refuse(o, &cmd)),

@@ -6,6 +6,7 @@ use super::OrderState;
 use crate::Timestamp;
 use crate::event::RevisionEntry;
 use crate::ids::{AgentId, OrderId, UserId};
+use crate::percent::Percent;
 use crate::points::{FeeBps, Points};
 use serde::{Deserialize, Serialize};
 
@@ -143,8 +144,8 @@ pub struct Order {
     pub deliveries: u32,
     /// Deliveries the customer can see.
     pub released: u32,
-    /// Progress reported by the agent, 0–100.
-    pub progress: u8,
+    /// Progress reported by the agent.
+    pub progress: Percent,
     /// Placed at.
     pub created_at: Timestamp,
     /// Last change.

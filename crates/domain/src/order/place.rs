@@ -7,6 +7,7 @@ use super::{
 use crate::event::EventKind;
 use crate::ids::{AgentId, OrderId, UserId};
 use crate::ledger::{AccountRef, Transfer, TransferKind};
+use crate::percent::Percent;
 use crate::points::{FeeBps, Points};
 use crate::policy::Policy;
 use crate::{DomainError, Timestamp};
@@ -79,7 +80,7 @@ pub fn place_order(cmd: PlaceOrder, policy: &Policy, now: Timestamp) -> Result<D
         flag_remaining_secs: None,
         deliveries: 0,
         released: 0,
-        progress: 0,
+        progress: Percent::ZERO,
         created_at: now,
         updated_at: now,
     };

@@ -167,7 +167,7 @@ pub(crate) async fn status(
             let order = OrderId::parse(o).ok_or_else(|| ApiError::NotFound)?;
             let pct = u8::try_from(p)
                 .ok()
-                .filter(|p| *p <= 100)
+                .and_then(heepr_domain::Percent::new)
                 .ok_or_else(|| invalid("progress", "must be between 0 and 100"))?;
             Some((order, pct))
         }

@@ -69,7 +69,7 @@ impl From<&Order> for OrderView {
             owner_id: o.owner.to_string(),
             pending_revision: o.pending_revision.clone(),
             price: o.price.get(),
-            progress: o.progress,
+            progress: o.progress.get(),
             released_deliveries: o.released,
             revisions: o.revisions.iter().map(RevisionView::from).collect(),
             revisions_included: o.revisions_included,
@@ -240,7 +240,7 @@ pub(crate) fn render_delivered(done: &(Order, DeliveryRecord)) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use heepr_domain::{AgentId, FeeBps, OrderId, OrderState, Points, UserId, WorkSpec};
+    use heepr_domain::{AgentId, FeeBps, OrderId, OrderState, Percent, Points, UserId, WorkSpec};
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000 + secs, 123_000_000)
@@ -296,7 +296,7 @@ mod tests {
             flag_remaining_secs: Some(5),
             deliveries: 2,
             released: 1,
-            progress: 80,
+            progress: Percent::new(80).unwrap_or_default(),
             created_at: at(0),
             updated_at: at(30),
         }
