@@ -40,6 +40,14 @@ async fn nul_and_control_characters_are_refused_on_both_backends() {
         )
         .await;
 
+        refused(
+            label,
+            c.post(server.url("/api/auth/login"))
+                .json(&json!({"email": "a\u{0}@example.com", "password": "correct horse battery"})),
+            "email",
+        )
+        .await;
+
         let owner = signup(&server, "owner@example.com", true).await;
         let mut w = wizard("Nul\u{0}Agent");
         refused(label, owner.post(server.url("/api/owner/agents")).json(&w), "name").await;

@@ -111,7 +111,9 @@ pub(crate) async fn login(
     body: web::Json<Login>,
 ) -> Result<HttpResponse, ApiError> {
     let Login { email, password } = body.into_inner();
-    let email = email.trim().to_lowercase();
+    // Not an address at all (NUL, control characters, no @): no account can match, and
+    // both backends answer alike (PostgreSQL cannot compare text holding NUL).
+    let email = Email::parse(&email)?.into_string();
     let client = state.config.trusted_proxies.client(&req);
     let attempt = state
         .limiter
