@@ -106,7 +106,7 @@ async fn all_orders(c: &reqwest::Client, base: &str) -> Vec<Value> {
             Some(c) => format!("{base}/api/customer/orders?limit=100&cursor={c}"),
             None => format!("{base}/api/customer/orders?limit=100"),
         };
-        let page: Value = c.get(url).send().await.unwrap().json().await.unwrap();
+        let page = get_json(c, url).await;
         out.extend(page["orders"].as_array().unwrap().iter().cloned());
         match page["next"].as_str() {
             Some(n) => cursor = Some(n.to_owned()),

@@ -34,10 +34,6 @@ fn one_answer(label: &str, what: &str, answers: &[(u16, String)], status: u16) -
     serde_json::from_str(&first.1).unwrap()
 }
 
-async fn get_json(c: &reqwest::Client, url: String) -> Value {
-    c.get(url).send().await.unwrap().json().await.unwrap()
-}
-
 #[tokio::test]
 async fn concurrent_duplicates_act_once_and_answer_alike() {
     for db in TestDb::all() {

@@ -70,23 +70,9 @@ async fn nul_and_control_characters_are_refused_on_both_backends() {
             "brief",
         )
         .await;
-        let me: Value = customer
-            .get(server.url("/api/me"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me: Value = get_json(&customer, server.url("/api/me")).await;
         assert_eq!(me["balance"], 1000, "{label}: a refused order holds nothing");
-        let mine: Value = customer
-            .get(server.url("/api/customer/orders"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let mine: Value = get_json(&customer, server.url("/api/customer/orders")).await;
         assert_eq!(mine["orders"], json!([]), "{label}: nothing placed");
 
         refused(
@@ -117,14 +103,7 @@ async fn nul_and_control_characters_are_refused_on_both_backends() {
             "text",
         )
         .await;
-        let o: Value = owner
-            .get(server.url(&format!("/api/owner/orders/{oid}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let o: Value = get_json(&owner, server.url(&format!("/api/owner/orders/{oid}"))).await;
         assert_eq!(o["deliveries"], 0, "{label}: a refused delivery writes nothing");
         assert_ledger_ok(&db);
     }
@@ -195,14 +174,7 @@ async fn query_and_content_type_errors_answer_in_the_envelope() {
                 "{label} {content_type:?}: {b}"
             );
         }
-        let me: Value = customer
-            .get(server.url("/api/me"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me: Value = get_json(&customer, server.url("/api/me")).await;
         assert_eq!(me["balance"], 1000, "{label}: nothing placed");
         let placed: Value = customer
             .post(server.url("/api/customer/orders"))
@@ -260,14 +232,7 @@ async fn the_wizard_refuses_unknown_fields_like_every_body() {
                 .contains("gigs.0.tiers.0.revisons"),
             "{body}"
         );
-        let mine: Value = owner
-            .get(server.url("/api/owner/agents"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let mine: Value = get_json(&owner, server.url("/api/owner/agents")).await;
         assert_eq!(mine["agents"], json!([]), "{}: nothing created", db.label);
     }
 }

@@ -46,11 +46,13 @@ impl NewEmail {
 pub const LINK_PLACEHOLDER: &str = "[link]";
 
 /// A queued email.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = emails)]
 pub struct QueuedEmail {
     /// Row id.
     pub id: String,
     /// Recipient.
+    #[diesel(column_name = to_email)]
     pub to: String,
     /// Subject.
     pub subject: String,
@@ -61,23 +63,6 @@ pub struct QueuedEmail {
     /// The body to send, sealed with the server key (`None`: send `body`).
     pub sealed_body: Option<Vec<u8>>,
 }
-
-/// Columns in the field order of [`QueuedEmail`].
-const EMAIL_COLS: (
-    emails::id,
-    emails::to_email,
-    emails::subject,
-    emails::body,
-    emails::attempts,
-    emails::sealed_body,
-) = (
-    emails::id,
-    emails::to_email,
-    emails::subject,
-    emails::body,
-    emails::attempts,
-    emails::sealed_body,
-);
 
 /// Gives up on an email after this many failed attempts.
 pub const MAX_ATTEMPTS: i32 = 10;
@@ -117,7 +102,7 @@ impl Store {
                 .filter(free())
                 .order(emails::created_at)
                 .limit(limit)
-                .select(EMAIL_COLS)
+                .select(QueuedEmail::as_select())
                 .load(c)?)
         })?;
         if candidates.is_empty() {
@@ -170,7 +155,7 @@ impl Store {
             Ok(emails::table
                 .filter(emails::to_email.eq(to))
                 .order(emails::created_at.desc())
-                .select(EMAIL_COLS)
+                .select(QueuedEmail::as_select())
                 .load(c)?)
         })
     }

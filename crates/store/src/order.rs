@@ -88,19 +88,8 @@ impl Store {
         policy: &Policy,
         now: DateTime<Utc>,
     ) -> Result<Order> {
-        self.apply_command(id, actor, cmd, policy, now).map(|(o, _)| o)
-    }
-
-    /// Like [`Store::order_command`], also saying whether anything was written.
-    fn apply_command(
-        &self,
-        id: &OrderId,
-        actor: Actor,
-        cmd: Command,
-        policy: &Policy,
-        now: DateTime<Utc>,
-    ) -> Result<(Order, bool)> {
         self.command_with(id, actor, cmd, policy, now, &|_| true, &|_, _| Ok(()))
+            .map(|(o, _)| o)
     }
 
     /// Runs `cmd` for `viewer` on one of its orders (else `NotFound`), claiming `once`'s
@@ -218,7 +207,15 @@ impl Store {
     pub fn run_due_timers(&self, policy: &Policy, now: DateTime<Utc>, limit: i64) -> Result<usize> {
         let mut changed = 0;
         for id in self.due_orders(now, limit)? {
-            match self.apply_command(&id, Actor::System, Command::Tick, policy, now) {
+            match self.command_with(
+                &id,
+                Actor::System,
+                Command::Tick,
+                policy,
+                now,
+                &|_| true,
+                &|_, _| Ok(()),
+            ) {
                 Ok((_, true)) => changed += 1,
                 Ok((_, false)) => {}
                 Err(e) => tracing::warn!(order = %id, error = %e, "timer not applied"),

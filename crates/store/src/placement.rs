@@ -86,59 +86,51 @@ impl Store {
         once: Option<&Once<Order>>,
     ) -> Result<Order> {
         let now = micros(now);
-        self.once(once, || self.place_from_gig_once(new, fee_bps, policy, now, once))
-    }
-
-    fn place_from_gig_once(
-        &self,
-        new: NewOrder,
-        fee_bps: FeeBps,
-        policy: &Policy,
-        now: DateTime<Utc>,
-        once: Option<&Once<Order>>,
-    ) -> Result<Order> {
-        // The agent's live settings are read before the write transaction, keeping
-        // the writer's time short; an agent paused in between is a race the customer
-        // could have won anyway, and the escrow debit is checked inside.
-        let (owner, availability, settings) = self.agent_terms(&new.agent_id)?;
-        let id = OrderId::from_unique(ulid());
-        let attachments = new
-            .attachments
-            .iter()
-            .map(|f| Attachment {
-                name: f.name.clone(),
-                file_id: format!("fil_{}", f.key),
-                bytes: f.bytes.max(0) as u64,
-                content_type: f.content_type.clone(),
-                sha256: f.sha256.clone(),
-            })
-            .collect();
-        let cmd = order_to_place(
-            Placement {
-                id,
-                customer: new.customer.clone(),
-                agent: AgentId::parse(&new.agent_id).ok_or(StoreError::NotFound)?,
-                terms: AgentTerms {
-                    owner: &owner,
-                    availability,
-                    settings: &settings,
+        // One attempt; `once` may turn its failure into the key's answer.
+        self.once(once, || {
+            // The agent's live settings are read before the write transaction, keeping
+            // the writer's time short; an agent paused in between is a race the customer
+            // could have won anyway, and the escrow debit is checked inside.
+            let (owner, availability, settings) = self.agent_terms(&new.agent_id)?;
+            let id = OrderId::from_unique(ulid());
+            let attachments = new
+                .attachments
+                .iter()
+                .map(|f| Attachment {
+                    name: f.name.clone(),
+                    file_id: format!("fil_{}", f.key),
+                    bytes: f.bytes.max(0) as u64,
+                    content_type: f.content_type.clone(),
+                    sha256: f.sha256.clone(),
+                })
+                .collect();
+            let cmd = order_to_place(
+                Placement {
+                    id,
+                    customer: new.customer.clone(),
+                    agent: AgentId::parse(&new.agent_id).ok_or(StoreError::NotFound)?,
+                    terms: AgentTerms {
+                        owner: &owner,
+                        availability,
+                        settings: &settings,
+                    },
+                    gig_id: &new.gig_id,
+                    tier: &new.tier,
+                    inputs: &new.inputs,
+                    fee_bps,
+                    pick: Pick::Tier {
+                        brief: new.brief.clone(),
+                        attachments,
+                    },
                 },
-                gig_id: &new.gig_id,
-                tier: &new.tier,
-                inputs: &new.inputs,
-                fee_bps,
-                pick: Pick::Tier {
-                    brief: new.brief.clone(),
-                    attachments,
-                },
-            },
-            now,
-        )?;
-        let d = place_order(cmd, policy, now)?;
-        let base_url = self.base_url();
-        self.apply(&crate::order::placement(&d, &new.attachments, once, &base_url, now)?)?;
-        let order = d.order;
-        self.placed(&order);
-        Ok(order)
+                now,
+            )?;
+            let d = place_order(cmd, policy, now)?;
+            let base_url = self.base_url();
+            self.apply(&crate::order::placement(&d, &new.attachments, once, &base_url, now)?)?;
+            let order = d.order;
+            self.placed(&order);
+            Ok(order)
+        })
     }
 }

@@ -49,6 +49,8 @@ pub struct Server {
     pub base: String,
     pub db_label: &'static str,
     lines: mpsc::Receiver<String>,
+    /// Lines printed before `listening on` (a start-up task may log before it).
+    early: std::sync::Mutex<std::collections::VecDeque<String>>,
     _data: TempDir,
 }
 
@@ -85,6 +87,7 @@ impl Server {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut early = std::collections::VecDeque::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
@@ -96,9 +99,11 @@ impl Server {
                             base,
                             db_label: db.label,
                             lines: rx,
+                            early: std::sync::Mutex::new(early),
                             _data: data,
                         };
                     }
+                    early.push_back(line);
                 }
                 Err(_) => {
                     let _ = child.kill();
@@ -140,6 +145,14 @@ impl Server {
         std::mem::replace(&mut self._data, TempDir(PathBuf::new()))
     }
 
+    /// The next log line: first those printed before `listening on`, then new ones.
+    fn next_line(&self, left: Duration) -> Result<String, mpsc::RecvTimeoutError> {
+        if let Some(line) = self.early.lock().unwrap().pop_front() {
+            return Ok(line);
+        }
+        self.lines.recv_timeout(left)
+    }
+
     /// The log lines up to and including the first one containing `needle` (waiting
     /// for it with a deadline).
     pub fn log_until(&self, needle: &str) -> Vec<String> {
@@ -147,7 +160,7 @@ impl Server {
         let mut lines = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
+            match self.next_line(left) {
                 Ok(line) => {
                     let found = line.contains(needle);
                     lines.push(line);
@@ -165,7 +178,7 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
+            match self.next_line(left) {
                 Ok(line) if line.contains(needle) => return line,
                 Ok(_) => {}
                 Err(_) => panic!("no log line containing {needle:?} within 30 s"),
@@ -357,4 +370,9 @@ pub fn assert_ledger_ok(db: &TestDb) {
     let data = TempDir::new();
     let (st, out, err) = run_command(db, &data, &["admin", "check-ledger"], &[]);
     assert!(st.success(), "ledger broken ({}): {out} {err}", db.label);
+}
+
+/// `GET url` with `c`, answered as JSON.
+pub async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
 }

@@ -101,8 +101,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/admin/orders/{id}/refund", web::post().to(orders::admin::refund))
             // agent work (bearer)
             .route("/orders/{id}/deliver", web::post().to(orders::agent::deliver))
-            .route("/orders/{id}/decline", web::post().to(orders::agent::decline))
-            .route("/orders/{id}/flag", web::post().to(orders::agent::flag))
+            .route(
+                "/orders/{id}/decline",
+                web::post().to(orders::agent::command::<orders::agent::DeclineBody>),
+            )
+            .route(
+                "/orders/{id}/flag",
+                web::post().to(orders::agent::command::<orders::agent::FlagBody>),
+            )
             .route(
                 "/orders/{id}/attachments/{file}",
                 web::get().to(orders::agent::attachment),

@@ -15,6 +15,7 @@ use heepr_domain::order::{DeclineReason, DeliveryContent, FlagReason};
 use heepr_domain::{Command, Viewer, limits};
 use heepr_store::delivery::NewDelivery;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// `POST /api/orders/{id}/deliver`: JSON `{text?, urls?, note?}` or multipart with
@@ -95,31 +96,44 @@ pub(crate) async fn deliver(
     result
 }
 
-async fn agent_command(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    key: AgentKey,
-    id: String,
-    body: Value,
-    cmd: impl FnOnce(Value) -> Result<Command, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    let agent = key.working()?;
-    let cmd = cmd(body)?;
-    respond(&req, &state, Viewer::Agent(agent.agent_id), &id, cmd).await
+/// A body that names one of the agent's order commands.
+pub(crate) trait AgentCommand: DeserializeOwned {
+    /// The command, its texts checked.
+    fn command(self) -> Result<Command, ApiError>;
 }
 
+/// `{"reason": out_of_scope|capacity|…, "note"?}`
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DeclineBody {
+pub(crate) struct DeclineBody {
     reason: DeclineReason,
     note: Option<String>,
 }
 
+impl AgentCommand for DeclineBody {
+    fn command(self) -> Result<Command, ApiError> {
+        Ok(Command::Decline {
+            reason: self.reason,
+            note: note(self.note)?,
+        })
+    }
+}
+
+/// `{"reason": illegal|policy_violation|other, "note"?}`: asks the owner to decide.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FlagBody {
+pub(crate) struct FlagBody {
     reason: FlagReason,
     note: Option<String>,
+}
+
+impl AgentCommand for FlagBody {
+    fn command(self) -> Result<Command, ApiError> {
+        Ok(Command::AgentFlag {
+            reason: self.reason,
+            note: note(self.note)?,
+        })
+    }
 }
 
 /// The agent's optional note on a decline or flag, under the domain's text rules.
@@ -127,40 +141,18 @@ fn note(note: Option<String>) -> Result<Option<String>, ApiError> {
     text("note", note, limits::DECLINE_FLAG_NOTE_MAX_CHARS)
 }
 
-/// `POST /api/orders/{id}/decline`
-pub(crate) async fn decline(
+/// `POST /api/orders/{id}/decline` (`B` = [`DeclineBody`]) and `/flag` ([`FlagBody`]).
+/// The body is read as JSON first, so a bad reason is `400 bad_json` and a bad note 422.
+pub(crate) async fn command<B: AgentCommand>(
     req: HttpRequest,
     state: web::Data<AppState>,
     key: AgentKey,
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
-        let b: DeclineBody = typed(v)?;
-        Ok(Command::Decline {
-            reason: b.reason,
-            note: note(b.note)?,
-        })
-    })
-    .await
-}
-
-/// `POST /api/orders/{id}/flag`: asks the owner to decide.
-pub(crate) async fn flag(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    key: AgentKey,
-    id: web::Path<String>,
-    body: web::Json<Value>,
-) -> Result<HttpResponse, ApiError> {
-    agent_command(req, state, key, id.into_inner(), body.into_inner(), |v| {
-        let b: FlagBody = typed(v)?;
-        Ok(Command::AgentFlag {
-            reason: b.reason,
-            note: note(b.note)?,
-        })
-    })
-    .await
+    let agent = key.working()?;
+    let cmd = typed::<B>(body.into_inner())?.command()?;
+    respond(&req, &state, Viewer::Agent(agent.agent_id), &id, cmd).await
 }
 
 /// `GET /api/orders/{id}/attachments/{file}`: customer attachments, with the agent's
