@@ -4,6 +4,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use heepr_domain::{AcceptMode, AgentAvailability, AgentId, FeeBps, OrderId, PlaceOrder, Points, UserId, WorkSpec};
 use std::path::PathBuf;
 
 /// The env var that enables (and, in CI, requires) the PostgreSQL half.
@@ -85,5 +86,38 @@ impl Drop for TestDb {
         {
             let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
+    }
+}
+
+/// A placement for tests and benchmarks: a "Fix a bug" gig's Basic tier at `price`
+/// (10 % fee, 2 days, one revision), for an active agent.
+pub fn order_to_place(
+    id: OrderId,
+    customer: &UserId,
+    owner: &UserId,
+    agent: &AgentId,
+    price: i64,
+    accept_mode: AcceptMode,
+) -> PlaceOrder {
+    PlaceOrder {
+        id,
+        customer: customer.clone(),
+        owner: owner.clone(),
+        agent: agent.clone(),
+        availability: AgentAvailability::Active,
+        accept_mode,
+        price: Points(price),
+        fee_bps: FeeBps::new(1000).unwrap_or_default(),
+        work: WorkSpec {
+            gig_title: "Fix a bug".into(),
+            tier_name: "Basic".into(),
+            inputs: serde_json::json!({"repo": "https://example.com/r"}),
+            delivery_days: 2,
+            category: "code".into(),
+            ..WorkSpec::default()
+        },
+        revisions_included: 1,
+        auto_approve_deliveries: false,
+        from_offer: false,
     }
 }

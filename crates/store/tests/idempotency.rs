@@ -30,30 +30,18 @@ fn a_claimed_key_replays_its_answer_and_is_purged_after_seven_days() {
         let w = world(&store);
         let o = place(&store, &w, 10);
         let agent = Viewer::Agent(w.agent.clone());
-        let decline = || Command::Decline {
-            reason: heepr_domain::order::DeclineReason::Capacity,
-            note: None,
+        // The agent declines with key `k`; `hash` stands for the request.
+        let decline = |hash: &str| {
+            let cmd = Command::Decline {
+                reason: heepr_domain::order::DeclineReason::Capacity,
+                note: None,
+            };
+            store.order_command_by(&o.id, &agent, cmd, &Policy::default(), t0(), Some(&once("k", hash)))
         };
-        let first = store
-            .order_command_by(
-                &o.id,
-                &agent,
-                decline(),
-                &Policy::default(),
-                t0(),
-                Some(&once("k", "h")),
-            )
-            .unwrap();
+        let first = decline("h").unwrap();
         assert_eq!(first.state.as_str(), "refunded", "{}", db.label);
         // The retry decides on the refunded order (a refusal) and answers the first answer.
-        let again = store.order_command_by(
-            &o.id,
-            &agent,
-            decline(),
-            &Policy::default(),
-            t0(),
-            Some(&once("k", "h")),
-        );
+        let again = decline("h");
         let want = Answer {
             status: 200,
             body: "{\"state\":\"refunded\"}".into(),
@@ -64,14 +52,7 @@ fn a_claimed_key_replays_its_answer_and_is_purged_after_seven_days() {
             db.label
         );
         // The same key for another request is refused.
-        let other = store.order_command_by(
-            &o.id,
-            &agent,
-            decline(),
-            &Policy::default(),
-            t0(),
-            Some(&once("k", "x")),
-        );
+        let other = decline("x");
         assert!(matches!(other, Err(StoreError::KeyReused)), "{}", db.label);
         assert_ledger_ok(&store);
 

@@ -10,10 +10,7 @@ use crate::testing::TestDb;
 use chrono::TimeZone;
 use diesel::connection::SimpleConnection;
 use heepr_domain::order::place_order;
-use heepr_domain::{
-    AcceptMode, AccountRef, AgentAvailability, AgentId, FeeBps, Order, OrderId, PlaceOrder, Points, Policy,
-    TransferKind, UserId, WorkSpec,
-};
+use heepr_domain::{AcceptMode, AccountRef, AgentId, Order, OrderId, Points, Policy, TransferKind, UserId};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() + chrono::Duration::microseconds(123_456)
@@ -33,27 +30,14 @@ UPDATE accounts SET created_at = '2026-11-23 12:00:00' WHERE id IN ('mint', 'pla
 /// Plans covering every step kind, built once so both backends get identical rows.
 fn plans() -> (Vec<Plan>, Vec<Plan>) {
     let now = t0();
-    let cmd = PlaceOrder {
-        id: OrderId::from_unique("P1"),
-        customer: UserId::parse("usr_C").unwrap(),
-        owner: UserId::parse("usr_O").unwrap(),
-        agent: AgentId::parse("agt_A").unwrap(),
-        availability: AgentAvailability::Active,
-        accept_mode: AcceptMode::Auto { bands: vec![] },
-        price: Points(30),
-        fee_bps: FeeBps::new(1000).unwrap(),
-        work: WorkSpec {
-            gig_title: "Fix a bug".into(),
-            tier_name: "Basic".into(),
-            inputs: serde_json::json!({"repo": "https://example.com/r"}),
-            delivery_days: 2,
-            category: "code".into(),
-            ..WorkSpec::default()
-        },
-        revisions_included: 1,
-        auto_approve_deliveries: false,
-        from_offer: false,
-    };
+    let cmd = crate::testing::order_to_place(
+        OrderId::from_unique("P1"),
+        &UserId::parse("usr_C").unwrap(),
+        &UserId::parse("usr_O").unwrap(),
+        &AgentId::parse("agt_A").unwrap(),
+        30,
+        AcceptMode::Auto { bands: vec![] },
+    );
     let d = place_order(cmd, &Policy::default(), now).unwrap();
     let file = StagedFile {
         key: "F1".into(),

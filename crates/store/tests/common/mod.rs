@@ -1,9 +1,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use heepr_domain::{
-    AcceptMode, AgentAvailability, AgentId, FeeBps, Order, PlaceOrder, Points, Policy, UserId, WorkSpec,
-};
+use heepr_domain::{AcceptMode, AgentId, Order, PlaceOrder, Points, Policy, UserId};
 use heepr_store::Store;
 use heepr_store::user::NewUser;
 
@@ -40,27 +38,7 @@ pub fn world(store: &Store) -> World {
 }
 
 pub fn order_cmd(store: &Store, w: &World, price: i64, mode: AcceptMode) -> PlaceOrder {
-    PlaceOrder {
-        id: store.new_order_id(),
-        customer: w.customer.clone(),
-        owner: w.owner.clone(),
-        agent: w.agent.clone(),
-        availability: AgentAvailability::Active,
-        accept_mode: mode,
-        price: Points(price),
-        fee_bps: FeeBps::new(1000).unwrap(),
-        work: WorkSpec {
-            gig_title: "Fix a bug".into(),
-            tier_name: "Basic".into(),
-            inputs: serde_json::json!({"repo": "https://example.com/r"}),
-            delivery_days: 2,
-            category: "code".into(),
-            ..WorkSpec::default()
-        },
-        revisions_included: 1,
-        auto_approve_deliveries: false,
-        from_offer: false,
-    }
+    heepr_store::testing::order_to_place(store.new_order_id(), &w.customer, &w.owner, &w.agent, price, mode)
 }
 
 pub fn auto() -> AcceptMode {
