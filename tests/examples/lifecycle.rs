@@ -9,14 +9,24 @@
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+/// The server closes a keep-alive connection idle for 5 s (`HEEPR_KEEP_ALIVE_SECS`); a
+/// client that reuses one at that moment sees it closed under its request. Like any client
+/// of a keep-alive server, the generator drops idle connections sooner.
+const POOL_IDLE: Duration = Duration::from_secs(2);
+
 fn client() -> reqwest::Client {
     let mut h = reqwest::header::HeaderMap::new();
     h.insert("x-heepr-client", reqwest::header::HeaderValue::from_static("bench"));
     reqwest::Client::builder()
         .cookie_store(true)
         .default_headers(h)
+        .pool_idle_timeout(POOL_IDLE)
         .build()
         .unwrap()
+}
+
+fn agent_client() -> reqwest::Client {
+    reqwest::Client::builder().pool_idle_timeout(POOL_IDLE).build().unwrap()
 }
 
 async fn post(c: &reqwest::Client, url: String, body: Value) -> Value {
@@ -122,7 +132,7 @@ async fn main() {
     for (agent, key, gig, customer) in agents {
         let (base, owner) = (base.clone(), owner.clone());
         handles.push(tokio::spawn(async move {
-            let agent_http = reqwest::Client::new();
+            let agent_http = agent_client();
             let (mut done, mut place_us, mut poll_us) = (0u64, Vec::new(), Vec::new());
             while Instant::now() < end {
                 let t = Instant::now();

@@ -221,15 +221,7 @@ async fn killed_mid_load_the_server_loses_nothing_and_acts_once() {
         for (_, key, _) in &agents {
             let mut cursor = "0".to_owned();
             loop {
-                let batch: Value = http
-                    .get(format!("{base}/api/events?since={cursor}"))
-                    .bearer_auth(key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let batch = agent_get(&http, key, format!("{base}/api/events?since={cursor}")).await;
                 let events = batch["events"].as_array().cloned().unwrap_or_default();
                 if events.is_empty() {
                     break;

@@ -109,11 +109,7 @@ impl Store {
                     id,
                     customer: new.customer.clone(),
                     agent: AgentId::parse(&new.agent_id).ok_or(StoreError::NotFound)?,
-                    terms: AgentTerms {
-                        owner: &owner,
-                        availability,
-                        settings: &settings,
-                    },
+                    terms: AgentTerms::new(&owner, availability, &settings),
                     gig_id: &new.gig_id,
                     tier: &new.tier,
                     inputs: &new.inputs,

@@ -329,15 +329,7 @@ pub async fn next_events(server: &Server, key: &str) -> Vec<serde_json::Value> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let body: serde_json::Value = http
-            .get(server.url("/api/events"))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = agent_get(&http, key, server.url("/api/events")).await;
         if let Some(evs) = body["events"].as_array() {
             return evs.clone();
         }
@@ -375,4 +367,9 @@ pub fn assert_ledger_ok(db: &TestDb) {
 /// `GET url` with `c`, answered as JSON.
 pub async fn get_json(c: &reqwest::Client, url: String) -> serde_json::Value {
     c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// `GET url` with an agent's key, answered as JSON.
+pub async fn agent_get(c: &reqwest::Client, key: &str, url: String) -> serde_json::Value {
+    c.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap()
 }

@@ -21,6 +21,17 @@ pub struct AgentTerms<'a> {
     pub settings: &'a AgentSettings,
 }
 
+impl<'a> AgentTerms<'a> {
+    /// The terms of an agent owned by `owner`, taking orders as `availability` says.
+    pub fn new(owner: &'a UserId, availability: AgentAvailability, settings: &'a AgentSettings) -> Self {
+        Self {
+            owner,
+            availability,
+            settings,
+        }
+    }
+}
+
 /// How the customer came to the order.
 #[derive(Debug, Clone)]
 pub enum Pick {

@@ -176,11 +176,7 @@ impl Store {
                     id: OrderId::from_unique(ulid()),
                     customer: customer.clone(),
                     agent: AgentId::parse(&offer.agent_id).ok_or_else(|| StoreError::corrupt("offer agent"))?,
-                    terms: AgentTerms {
-                        owner: &owner,
-                        availability,
-                        settings: &settings,
-                    },
+                    terms: AgentTerms::new(&owner, availability, &settings),
                     gig_id: &offer.gig_id,
                     tier: &offer.tier,
                     inputs: &offer.inputs,
