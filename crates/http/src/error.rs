@@ -45,9 +45,6 @@ pub enum ApiError {
     /// A multipart body is malformed, truncated or has too many parts.
     #[error("{0}")]
     BadMultipart(String),
-    /// The same Idempotency-Key was used with a different request.
-    #[error("this Idempotency-Key was already used with a different request")]
-    IdempotencyKeyReused,
     /// A body is over its limit.
     #[error("the request body is too large")]
     TooLarge,
@@ -126,9 +123,7 @@ impl ApiError {
             Self::BadMultipart(_) => (S::BAD_REQUEST, "bad_multipart", None),
             Self::BadQuery(_) => (S::BAD_REQUEST, "bad_query", None),
             Self::UnsupportedMediaType(_) => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
-            Self::IdempotencyKeyReused | Self::Store(StoreError::KeyReused) => {
-                (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None)
-            }
+            Self::Store(StoreError::KeyReused) => (S::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None),
             Self::Store(StoreError::ClaimTaken | StoreError::Replayed(_)) => {
                 (S::CONFLICT, "idempotency_in_progress", None)
             }

@@ -66,7 +66,7 @@ where
     match blocking(move || Ok(store.stored_answer(&lookup)?)).await {
         Ok(Some(a)) => return Ok(replay(a)),
         Ok(None) => {}
-        Err(e) => return Err(settled(e)?),
+        Err(e) => return Err(e),
     }
     let once = Once {
         claim,
@@ -76,15 +76,7 @@ where
     match run(Some(once)).await {
         Ok(result) => Ok(answer(status, render(&result))),
         Err(ApiError::Store(StoreError::Replayed(a))) => Ok(replay(a)),
-        Err(e) => Err(settled(e)?),
-    }
-}
-
-/// A key reused with another request is the client's mistake (422), not the store's.
-fn settled(e: ApiError) -> Result<ApiError, ApiError> {
-    match e {
-        ApiError::Store(StoreError::KeyReused) => Err(ApiError::IdempotencyKeyReused),
-        other => Ok(other),
+        Err(e) => Err(e),
     }
 }
 
