@@ -62,6 +62,11 @@ pub enum SecretKind {
     Session,
     /// An email approval code (`apr_…`).
     Approval,
+    /// An AgentMarket agent's `X-API-Key` (`amk_…`).
+    MarketKey,
+    /// An AgentMarket webhook signing secret (`whsec_…`); kept sealed, not hashed, since
+    /// the server must sign with it.
+    WebhookSecret,
 }
 
 impl SecretKind {
@@ -72,6 +77,8 @@ impl SecretKind {
             Self::Bootstrap => "bs_",
             Self::Session => "ses_",
             Self::Approval => "apr_",
+            Self::MarketKey => "amk_",
+            Self::WebhookSecret => "whsec_",
         }
     }
 }

@@ -131,6 +131,9 @@ pub struct Transfer {
     pub kind: TransferKind,
     /// The order it belongs to, if any.
     pub order: Option<OrderId>,
+    /// The AgentMarket task it belongs to, if any.
+    #[serde(default)]
+    pub task: Option<TaskId>,
 }
 
 impl Transfer {
@@ -154,7 +157,21 @@ impl Transfer {
             amount,
             kind,
             order,
+            task: None,
         })
+    }
+
+    /// A transfer that belongs to an AgentMarket task (its hold, payout, fee or refund).
+    pub fn for_task(
+        debit: AccountRef,
+        credit: AccountRef,
+        amount: Points,
+        kind: TransferKind,
+        task: &TaskId,
+    ) -> Result<Self, DomainError> {
+        let mut t = Self::new(debit, credit, amount, kind, None)?;
+        t.task = Some(task.clone());
+        Ok(t)
     }
 
     /// The signup bonus: mint → the user's wallet.
@@ -191,8 +208,8 @@ pub struct LedgerSnapshot {
     pub users: BTreeSet<UserId>,
     /// Every known agent.
     pub agents: BTreeSet<AgentId>,
-    /// Every known task.
-    pub tasks: BTreeSet<TaskId>,
+    /// Every AgentMarket task: whether it is terminal, and its budget.
+    pub tasks: BTreeMap<TaskId, (bool, Points)>,
 }
 
 /// A broken ledger invariant, in words an operator can act on.
@@ -241,6 +258,19 @@ pub fn check_invariants(s: &LedgerSnapshot) -> Vec<Violation> {
         }
     }
 
+    // 3 (tasks). A task's escrow holds its budget until it is terminal.
+    for (id, (terminal, budget)) in &s.tasks {
+        let held = s
+            .balances
+            .get(&AccountRef::TaskEscrow(id.clone()))
+            .copied()
+            .unwrap_or_default();
+        let want = if *terminal { Points::ZERO } else { *budget };
+        if held != want {
+            v(3, format!("escrow of {id} holds {held}, expected {want}"));
+        }
+    }
+
     // 4. Every transfer is well-formed and references something that exists, and
     //    replaying the log reproduces every balance.
     let mut replay: BTreeMap<AccountRef, i128> = BTreeMap::new();
@@ -251,13 +281,16 @@ pub fn check_invariants(s: &LedgerSnapshot) -> Vec<Violation> {
         if let Some(o) = t.order.as_ref().filter(|o| !s.orders.contains_key(*o)) {
             v(4, format!("transfer #{i} references unknown order {o}"));
         }
+        if let Some(k) = t.task.as_ref().filter(|k| !s.tasks.contains_key(*k)) {
+            v(4, format!("transfer #{i} references unknown task {k}"));
+        }
         for acct in [&t.debit, &t.credit] {
             let known = match acct {
                 AccountRef::Mint | AccountRef::PlatformFees => true,
                 AccountRef::Wallet(u) => s.users.contains(u),
                 AccountRef::AgentWallet(a) => s.agents.contains(a),
                 AccountRef::Escrow(o) => s.orders.contains_key(o),
-                AccountRef::TaskEscrow(t) => s.tasks.contains(t),
+                AccountRef::TaskEscrow(t) => s.tasks.contains_key(t),
             };
             if !known {
                 v(4, format!("transfer #{i} touches {acct}, which does not exist"));

@@ -16,6 +16,7 @@ pub mod event;
 pub mod ids;
 pub mod ledger;
 pub mod limits;
+pub mod market;
 pub mod order;
 pub mod percent;
 pub mod points;

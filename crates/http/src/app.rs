@@ -46,6 +46,8 @@ pub struct HttpConfig {
     pub uploads: crate::upload::UploadLimits,
     /// Deadlines for slow clients (request head, keep-alive, stalled bodies).
     pub clients: crate::slow::ClientTimeouts,
+    /// The AgentMarket board.
+    pub market: crate::routes::market::MarketConfig,
     /// Enables `/api/test/*` (moving the clock, running timers) for end-to-end tests.
     /// Never set in production.
     pub test_clock: bool,
@@ -71,6 +73,7 @@ impl HttpConfig {
             trusted_proxies: crate::ratelimit::TrustedProxies::default(),
             uploads: crate::upload::UploadLimits::default(),
             clients: crate::slow::ClientTimeouts::default(),
+            market: crate::routes::market::MarketConfig::default(),
             test_clock: false,
         }
     }
@@ -94,6 +97,8 @@ pub struct AppState {
     pub clock: std::sync::Arc<Clock>,
     /// Seals what is kept but must not be stored in plaintext (links in queued emails).
     pub server_key: std::sync::Arc<heepr_auth::ServerKey>,
+    /// The board's outbound clients (agents' URLs, the LLM provider).
+    pub(crate) market: crate::routes::market::MarketClients,
 }
 
 /// Wall-clock time plus an offset that only end-to-end tests move (`HEEPR_TEST_CLOCK`).
@@ -124,9 +129,10 @@ impl AppState {
         blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore>,
         clock: std::sync::Arc<Clock>,
         server_key: std::sync::Arc<heepr_auth::ServerKey>,
-    ) -> Self {
+    ) -> Result<Self, heepr_outbound::OutboundError> {
         let limiter = crate::ratelimit::Limiter::for_store(&store);
-        Self {
+        let market = crate::routes::market::MarketClients::new(&config.market)?;
+        Ok(Self {
             store,
             policy,
             upload_slots: crate::upload::Slots::new(&config.uploads),
@@ -135,7 +141,8 @@ impl AppState {
             blobs,
             clock,
             server_key,
-        }
+            market,
+        })
     }
 
     /// The current time, truncated to what the database keeps.
@@ -153,7 +160,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
-            .configure(crate::routes::configure)
+            .configure(|c| crate::routes::configure(c, limit))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
             }));
@@ -161,16 +168,19 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
 }
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    json_api_error(err).into()
+}
+
+/// What a JSON body that could not be read answers (shared by every envelope).
+pub(crate) fn json_api_error(err: JsonPayloadError) -> ApiError {
     match err {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::TooLarge.into(),
-        JsonPayloadError::ContentType => {
-            ApiError::UnsupportedMediaType("expected Content-Type: application/json").into()
-        }
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::TooLarge,
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("expected Content-Type: application/json"),
         JsonPayloadError::Payload(e) => match crate::slow::stalled(&e) {
-            Some(secs) => ApiError::BodyStalled(secs).into(),
-            None => ApiError::BadJson(JsonPayloadError::Payload(e).to_string()).into(),
+            Some(secs) => ApiError::BodyStalled(secs),
+            None => ApiError::BadJson(JsonPayloadError::Payload(e).to_string()),
         },
-        other => ApiError::BadJson(other.to_string()).into(),
+        other => ApiError::BadJson(other.to_string()),
     }
 }
 

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use heepr_domain::agent::{ApprovalError, RegisterError};
 use heepr_domain::chat::ChatError;
+use heepr_domain::market::MarketError;
 use heepr_domain::{DomainError, Invalid};
 use heepr_store::StoreError;
 use serde::Serialize;
@@ -103,13 +104,14 @@ impl ApiError {
             Self::Invalid(e)
             | Self::Store(StoreError::Invalid(e))
             | Self::Store(StoreError::Domain(DomainError::InvalidInput(e)))
-            | Self::Store(StoreError::Chat(ChatError::Invalid(e))) => Some(e),
+            | Self::Store(StoreError::Chat(ChatError::Invalid(e)))
+            | Self::Store(StoreError::Market(MarketError::Invalid(e))) => Some(e),
             _ => None,
         }
     }
 
     /// Status, machine code and the field for validation errors.
-    fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, Option<&str>) {
         use StatusCode as S;
         match self {
             Self::NotFound | Self::Store(StoreError::NotFound) => (S::NOT_FOUND, "not_found", None),
@@ -174,19 +176,32 @@ impl ApiError {
                 };
                 (status, e.code(), None)
             }
+            Self::Store(StoreError::Market(e)) => {
+                let status = match e {
+                    MarketError::TaskState { .. } | MarketError::OwnTask => S::CONFLICT,
+                    MarketError::NotAssignee | MarketError::NotPoster | MarketError::Suspended => S::FORBIDDEN,
+                    MarketError::InsufficientCredits => S::PAYMENT_REQUIRED,
+                    MarketError::Invalid(_)
+                    | MarketError::SelfExecution
+                    | MarketError::NotExecutable
+                    | MarketError::NoLlm => S::UNPROCESSABLE_ENTITY,
+                };
+                (status, e.code(), None)
+            }
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
 
-    fn public_message(&self) -> String {
+    pub(crate) fn public_message(&self) -> String {
         match self {
             Self::Store(StoreError::Domain(d)) => d.to_string(),
             Self::Store(StoreError::Invalid(e)) => e.to_string(),
             Self::Store(StoreError::Register(e)) => e.to_string(),
             Self::Store(StoreError::Approval(e)) => e.to_string(),
             Self::Store(StoreError::Chat(e)) => e.to_string(),
+            Self::Store(StoreError::Market(e)) => e.to_string(),
             Self::Store(StoreError::Key(k)) => k.message().to_owned(),
             Self::Store(StoreError::Cursor(code)) => match *code {
                 "cursor_expired" => {

@@ -21,3 +21,4 @@ pub use error::ApiError;
 pub use ratelimit::TrustedProxies;
 pub use slow::ClientTimeouts;
 pub use upload::UploadLimits;
+pub use routes::market::{LlmConfig, MarketConfig};

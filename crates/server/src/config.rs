@@ -147,6 +147,41 @@ pub struct Config {
     /// must use the same key (default: <data dir>/secret.key).
     #[arg(long, env = "HEEPR_SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<PathBuf>,
+    /// Credits an open AgentMarket registration gets from the mint.
+    #[arg(long, env = "HEEPR_AM_SIGNUP_CREDITS", default_value_t = 100, global = true)]
+    pub am_signup_credits: i64,
+    /// AgentMarket platform fee (tasks and execute) in basis points (0–10000).
+    #[arg(long, env = "HEEPR_AM_FEE_BPS", default_value_t = 1000, global = true)]
+    pub am_fee_bps: u16,
+    /// Open AgentMarket registrations per client address per hour.
+    #[arg(long, env = "HEEPR_AM_REGISTER_LIMIT", default_value_t = 20, global = true)]
+    pub am_register_limit: u32,
+    /// Days an open AgentMarket task (or an accepted one) waits before its budget returns.
+    #[arg(long, env = "HEEPR_AM_TASK_TTL_DAYS", default_value_t = 7, global = true)]
+    pub am_task_ttl_days: i64,
+    /// Allow http:// for webhooks and endpoint_url (local development).
+    #[arg(long, env = "HEEPR_OUTBOUND_ALLOW_HTTP", default_value_t = false, global = true,
+          action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub outbound_allow_http: bool,
+    /// Allow webhooks and endpoint_url to reach loopback, private and link-local addresses.
+    #[arg(long, env = "HEEPR_OUTBOUND_ALLOW_PRIVATE", default_value_t = false, global = true,
+          action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub outbound_allow_private: bool,
+    /// Seconds an outbound call (execute, a webhook delivery) may take in all.
+    #[arg(long, env = "HEEPR_OUTBOUND_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub outbound_timeout_secs: u64,
+    /// Largest response body an outbound call reads, in bytes.
+    #[arg(long, env = "HEEPR_OUTBOUND_MAX_BYTES", default_value_t = 1 << 20, global = true)]
+    pub outbound_max_bytes: usize,
+    /// OpenAI-compatible chat-completions URL for system_prompt-only AgentMarket agents.
+    #[arg(long, env = "HEEPR_LLM_URL", global = true)]
+    pub llm_url: Option<String>,
+    /// Bearer key for HEEPR_LLM_URL.
+    #[arg(long, env = "HEEPR_LLM_API_KEY", global = true, hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// The model named in chat-completions requests.
+    #[arg(long, env = "HEEPR_LLM_MODEL", default_value = "gpt-4o-mini", global = true)]
+    pub llm_model: String,
     /// Test hooks: `/api/test/clock` and `/api/test/timers`. Never in production.
     #[arg(long, env = "HEEPR_TEST_CLOCK", default_value_t = false, global = true, hide = true,
           action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
@@ -251,7 +286,39 @@ impl Config {
                 // Derived from the open-file limit at start (`limits`).
                 max_connections_per_worker: 0,
             },
+            market: self.market()?,
             test_clock: self.test_clock,
+        })
+    }
+
+    fn market(&self) -> Result<heepr_http::MarketConfig, ServerError> {
+        let fee = heepr_domain::FeeBps::new(self.am_fee_bps)
+            .ok_or_else(|| ServerError::Config(format!("HEEPR_AM_FEE_BPS must be 0–10000, not {}", self.am_fee_bps)))?;
+        if self.am_signup_credits < 0 {
+            return Err(ServerError::Config("HEEPR_AM_SIGNUP_CREDITS must not be negative".into()));
+        }
+        if self.am_task_ttl_days < 1 {
+            return Err(ServerError::Config("HEEPR_AM_TASK_TTL_DAYS must be at least 1".into()));
+        }
+        Ok(heepr_http::MarketConfig {
+            policy: heepr_domain::market::MarketPolicy {
+                fee,
+                signup_credits: heepr_domain::Points(self.am_signup_credits),
+                task_ttl: chrono::Duration::days(self.am_task_ttl_days),
+            },
+            outbound: heepr_outbound::Policy {
+                allow_http: self.outbound_allow_http,
+                allow_private: self.outbound_allow_private,
+                connect_timeout: Duration::from_secs(self.outbound_timeout_secs.clamp(1, 10)),
+                timeout: Duration::from_secs(self.outbound_timeout_secs.max(1)),
+                max_bytes: self.outbound_max_bytes.max(1),
+            },
+            llm: self.llm_url.as_ref().filter(|u| !u.trim().is_empty()).map(|url| heepr_http::LlmConfig {
+                url: url.trim().to_owned(),
+                api_key: self.llm_api_key.clone().filter(|k| !k.is_empty()),
+                model: self.llm_model.clone(),
+            }),
+            register_limit: self.am_register_limit.max(1),
         })
     }
 

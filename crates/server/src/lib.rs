@@ -86,14 +86,21 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
             blobs,
             clock.clone(),
             server_key.clone(),
-        ))
+        )
+        .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?)
         .map_err(|cause| ServerError::Bind {
             addr: http.bind.clone(),
             cause,
         })?;
         tracing::info!(backend = ?store.backend(), "listening on http://{}", app.addr());
         let jobs = vec![
-            actix_web::rt::spawn(scheduler::run(store.clone(), policy, scheduler_every, clock)),
+            actix_web::rt::spawn(scheduler::run(
+                store.clone(),
+                policy,
+                http.market.clone(),
+                scheduler_every,
+                clock,
+            )),
             actix_web::rt::spawn(scheduler::housekeeping(store.clone())),
             actix_web::rt::spawn(mail::run(store.clone(), mailer, server_key)),
         ];

@@ -8,12 +8,18 @@ use std::time::Duration;
 
 const BATCH: i64 = 500;
 
-pub async fn run(store: Store, policy: Policy, every: Duration, clock: std::sync::Arc<heepr_http::Clock>) {
+pub async fn run(
+    store: Store,
+    policy: Policy,
+    market: heepr_http::MarketConfig,
+    every: Duration,
+    clock: std::sync::Arc<heepr_http::Clock>,
+) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        let (store, policy, clock) = (store.clone(), policy.clone(), clock.clone());
+        let (store, policy, clock, market) = (store.clone(), policy.clone(), clock.clone(), market.clone());
         let pass = tokio::task::spawn_blocking(move || {
             let _span = tracing::info_span!("scheduler_pass").entered();
             let mut total = 0;
@@ -33,6 +39,11 @@ pub async fn run(store: Store, policy: Policy, every: Duration, clock: std::sync
             }
             if total > 0 {
                 tracing::info!(orders = total, "timers applied");
+            }
+            match store.run_market_timers(&market.policy, market.abandon_after(), clock.now()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tasks = n, "AgentMarket tasks expired or refunded"),
+                Err(e) => tracing::error!(error = %e, "AgentMarket timers failed"),
             }
         });
         if let Err(e) = pass.await {

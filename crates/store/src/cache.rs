@@ -18,6 +18,7 @@ pub(crate) const TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 100_000;
 
 type KeyAnswer = Result<KeyPrincipal, KeyReject>;
+type MarketKeyAnswer = Result<crate::market::MarketPrincipal, KeyReject>;
 
 /// Orders kept for the command path at most (each a few KiB).
 const MAX_ORDERS: usize = 4096;
@@ -102,6 +103,8 @@ enum Mark {
 pub(crate) struct Caches {
     /// key hash → principal or refusal
     keys: TtlMap<KeyAnswer>,
+    /// AgentMarket key hash → principal or refusal
+    market_keys: TtlMap<MarketKeyAnswer>,
     /// agent id → (event_seq, delivered_seq)
     watermarks: Watermarks,
     /// session token hash → (session expiry, user)
@@ -119,6 +122,7 @@ impl Default for Caches {
     fn default() -> Self {
         Self {
             keys: TtlMap::default(),
+            market_keys: TtlMap::default(),
             watermarks: Watermarks::default(),
             sessions: TtlMap::default(),
             agents: TtlMap::default(),
@@ -135,6 +139,20 @@ impl Caches {
 
     pub(crate) fn put_key(&self, hash: &str, v: KeyAnswer) {
         self.keys.put(hash, v);
+    }
+
+    pub(crate) fn market_key(&self, hash: &str) -> Option<MarketKeyAnswer> {
+        self.market_keys.get(hash, |_| true)
+    }
+
+    pub(crate) fn put_market_key(&self, hash: &str, v: MarketKeyAnswer) {
+        self.market_keys.put(hash, v);
+    }
+
+    /// Forgets the AgentMarket keys of `agent` (a rotation).
+    pub(crate) fn forget_market_keys(&self, agent: &str) {
+        self.market_keys
+            .retain(|v| !matches!(v, Ok(p) if p.agent.as_str() == agent));
     }
 
     /// Forgets everything cached about `agent` (status, keys, settings, watermark).

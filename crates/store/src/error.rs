@@ -22,6 +22,9 @@ pub enum StoreError {
     /// A chat or offer action was refused.
     #[error(transparent)]
     Chat(#[from] heepr_domain::chat::ChatError),
+    /// The AgentMarket board refused.
+    #[error(transparent)]
+    Market(#[from] heepr_domain::market::MarketError),
     /// An API key was refused.
     #[error("{}", .0.message())]
     Key(KeyReject),

@@ -5,12 +5,15 @@ use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::plan::TransferRow;
 use crate::prepared::KeepPrepared;
-use crate::schema::{accounts, agents, orders, transfers, users};
+use crate::schema::{accounts, agents, market_agents, orders, tasks, transfers, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use heepr_domain::ledger::{LedgerSnapshot, Violation, check_invariants};
-use heepr_domain::{AccountRef, AgentId, DomainError, OrderId, OrderState, Points, Transfer, TransferKind, UserId};
+use heepr_domain::market::TaskStatus;
+use heepr_domain::{
+    AccountRef, AgentId, DomainError, OrderId, OrderState, Points, TaskId, Transfer, TransferKind, UserId,
+};
 
 /// Moves points and logs the transfer. The debit is conditional (`balance >= amount`)
 /// so two concurrent debits can never overdraw a wallet, on either backend, without
@@ -48,6 +51,7 @@ pub(crate) fn move_points(c: &mut AnyConnection, m: &TransferRow) -> Result<()> 
             transfers::amount.eq(n),
             transfers::kind.eq(m.kind),
             transfers::order_id.eq(m.order_id.as_deref()),
+            transfers::task_id.eq(m.task_id.as_deref()),
             transfers::created_at.eq(m.at),
         ))
         .execute_prepared(c)?;
@@ -80,7 +84,7 @@ impl Store {
                 let acct = AccountRef::parse(&id).ok_or_else(|| StoreError::corrupt(format!("account {id}")))?;
                 s.balances.insert(acct, Points(bal));
             }
-            let rows: Vec<(String, String, i64, String, Option<String>)> = transfers::table
+            let rows: Vec<(String, String, i64, String, Option<String>, Option<String>)> = transfers::table
                 .order(transfers::seq)
                 .select((
                     transfers::debit,
@@ -88,9 +92,10 @@ impl Store {
                     transfers::amount,
                     transfers::kind,
                     transfers::order_id,
+                    transfers::task_id,
                 ))
                 .load(c)?;
-            for (debit, credit, amount, kind, order) in rows {
+            for (debit, credit, amount, kind, order, task) in rows {
                 let parse = |k: &str| AccountRef::parse(k).ok_or_else(|| StoreError::corrupt(format!("account {k}")));
                 s.transfers.push(Transfer {
                     debit: parse(&debit)?,
@@ -100,6 +105,9 @@ impl Store {
                         .ok_or_else(|| StoreError::corrupt(format!("transfer kind {kind}")))?,
                     order: order
                         .map(|o| OrderId::parse(&o).ok_or_else(|| StoreError::corrupt(format!("order id {o}"))))
+                        .transpose()?,
+                    task: task
+                        .map(|t| TaskId::parse(&t).ok_or_else(|| StoreError::corrupt(format!("task id {t}"))))
                         .transpose()?,
                 });
             }
@@ -117,6 +125,18 @@ impl Store {
             }
             for id in agents::table.select(agents::id).load::<String>(c)? {
                 s.agents.extend(AgentId::parse(&id));
+            }
+            for id in market_agents::table.select(market_agents::id).load::<String>(c)? {
+                s.agents.extend(AgentId::parse(&id));
+            }
+            for (id, status, budget) in tasks::table
+                .select((tasks::id, tasks::status, tasks::budget))
+                .load::<(String, String, i64)>(c)?
+            {
+                let status = TaskStatus::parse(&status)
+                    .ok_or_else(|| StoreError::corrupt(format!("task {id} status {status}")))?;
+                let id = TaskId::parse(&id).ok_or_else(|| StoreError::corrupt(format!("task id {id}")))?;
+                s.tasks.insert(id, (status.is_terminal(), Points(budget)));
             }
             Ok(s)
         })?;

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod ledger;
 mod legacy;
 pub mod mail;
+pub mod market;
 mod migrate;
 pub mod order;
 pub mod placement;

@@ -72,6 +72,7 @@ diesel::table! {
         kind -> Text,
         order_id -> Nullable<Text>,
         created_at -> Timestamp,
+        task_id -> Nullable<Text>,
     }
 }
 
@@ -262,3 +263,85 @@ diesel::table! {
         attempts -> BigInt,
     }
 }
+
+diesel::table! {
+    market_agents (id) {
+        id -> Text,
+        name -> Text,
+        description -> Text,
+        capabilities -> Text,
+        caps_match -> Text,
+        price_per_task -> BigInt,
+        endpoint_url -> Nullable<Text>,
+        system_prompt -> Nullable<Text>,
+        webhook_url -> Nullable<Text>,
+        webhook_secret -> Nullable<Binary>,
+        owner_email -> Nullable<Text>,
+        completed_count -> BigInt,
+        failed_count -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    market_keys (key_hash) {
+        key_hash -> Text,
+        agent_id -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Text,
+        kind -> Text,
+        poster_id -> Text,
+        title -> Text,
+        description -> Text,
+        budget -> BigInt,
+        required_capabilities -> Text,
+        caps_match -> Text,
+        status -> Text,
+        assigned_to -> Nullable<Text>,
+        result -> Nullable<Text>,
+        failure -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        assigned_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_fanouts (id) {
+        id -> Text,
+        task_id -> Text,
+        created_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        fanout_id -> Nullable<Text>,
+        agent_id -> Text,
+        task_id -> Text,
+        event -> Text,
+        url -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(market_agents, market_keys, tasks, webhook_fanouts, webhook_deliveries);

@@ -3,6 +3,7 @@
 mod account;
 mod agent;
 mod chat;
+pub mod market;
 mod orders;
 mod owner;
 mod public;
@@ -11,7 +12,8 @@ mod testing;
 use crate::principal::{AdminUser, OwnerUser, SessionUser};
 use actix_web::web;
 
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
+    market::configure(cfg, json_limit);
     cfg.service(
         web::scope("/api")
             // accounts

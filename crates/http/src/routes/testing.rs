@@ -35,6 +35,11 @@ pub(crate) async fn run_timers(state: web::Data<AppState>) -> Result<HttpRespons
     let store = state.store.clone();
     let policy = state.policy.clone();
     let now = state.now();
-    let changed = blocking(move || Ok(store.run_due_timers(&policy, now, 10_000)?)).await?;
+    let market = state.config.market.clone();
+    let changed = blocking(move || {
+        let orders = store.run_due_timers(&policy, now, 10_000)?;
+        Ok(orders + store.run_market_timers(&market.policy, market.abandon_after(), now)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(json!({ "changed": changed })))
 }

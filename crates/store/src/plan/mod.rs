@@ -100,6 +100,10 @@ pub(crate) struct TransferRow {
     pub may_go_negative: bool,
     pub kind: &'static str,
     pub order_id: Option<String>,
+    /// Only AgentMarket plans carry one, and they are applied in Rust: the hot-path
+    /// JSON for `heepr_apply_v1` stays as it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
     pub at: NaiveDateTime,
 }
 
@@ -207,6 +211,7 @@ pub(crate) fn transfer(t: &Transfer, now: DateTime<Utc>) -> Step {
         may_go_negative: t.debit.may_go_negative(),
         kind: t.kind.as_str(),
         order_id: t.order.as_ref().map(|o| o.to_string()),
+        task_id: t.task.as_ref().map(|k| k.to_string()),
         at: naive(now),
     })
 }

@@ -11,8 +11,10 @@
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::prepared::KeepPrepared;
+use crate::market::rows::{FanoutRow, MarketAgentRow, MarketKeyRow, TaskRow};
 use crate::schema::{
-    accounts, agents, api_keys, approvals, bootstrap_tokens, emails, messages, offers, sessions, threads, users,
+    accounts, agents, api_keys, approvals, bootstrap_tokens, emails, idempotency_keys, market_agents, market_keys, messages, offers,
+    sessions, tasks, threads, users, webhook_deliveries, webhook_fanouts,
 };
 
 /// What a sent email's body becomes: the outbox keeps rows for a year, and only the
@@ -38,6 +40,10 @@ pub(crate) enum NewRow {
     Message(MessageRow),
     Offer(OfferRow),
     Session(SessionRow),
+    MarketAgent(MarketAgentRow),
+    MarketKey(MarketKeyRow),
+    Task(TaskRow),
+    Fanout(FanoutRow),
 }
 
 /// A targeted change to existing rows.
@@ -87,6 +93,33 @@ pub(crate) enum Change {
     EmailSent { id: String, at: NaiveDateTime },
     /// A failed send attempt, released for a retry.
     EmailFailed { id: String, error: String },
+    /// A task's new state, over the version it was decided from (else contention).
+    UpdateTask { row: TaskRow, expected_version: i64 },
+    /// Every live key of an AgentMarket agent revoked.
+    RevokeMarketKeys { agent_id: String, at: NaiveDateTime },
+    /// An AgentMarket agent's webhook URL and sealed secret (`None`, `None`: removed).
+    MarketWebhook {
+        id: String,
+        url: Option<String>,
+        secret: Option<Vec<u8>>,
+    },
+    /// An AgentMarket agent's outcome counters moved (nothing for a heepr agent, which
+    /// has no such row).
+    MarketOutcome { id: String, completed: i64, failed: i64 },
+    /// A claimed `Idempotency-Key`'s answer replaced (a direct execution's, once it
+    /// settles).
+    ClaimAnswer {
+        principal: String,
+        key: String,
+        status: i32,
+        body: String,
+    },
+    /// A webhook delivery of `agent_id` queued again now (else not found).
+    RetryDelivery {
+        id: String,
+        agent_id: String,
+        at: NaiveDateTime,
+    },
 }
 
 impl Change {
@@ -99,6 +132,9 @@ impl Change {
             Self::UseApproval { .. } => ApprovalError::Used.into(),
             Self::UseBootstrapToken { .. } => RegisterError::Used.into(),
             Self::ClaimOffer { .. } => ChatError::OfferAccepted.into(),
+            Self::UpdateTask { .. } => StoreError::Contention,
+            Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
+            Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
             Self::VoidBootstrapTokens { .. }
             | Self::RevokeApiKeys { .. }
             | Self::UserRoles { .. }
@@ -125,6 +161,10 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
         NewRow::Message(r) => diesel::insert_into(messages::table).values(r).execute_prepared(c)?,
         NewRow::Offer(r) => diesel::insert_into(offers::table).values(r).execute_prepared(c)?,
         NewRow::Session(r) => diesel::insert_into(sessions::table).values(r).execute_prepared(c)?,
+        NewRow::MarketAgent(r) => diesel::insert_into(market_agents::table).values(r).execute_prepared(c)?,
+        NewRow::MarketKey(r) => diesel::insert_into(market_keys::table).values(r).execute_prepared(c)?,
+        NewRow::Task(r) => diesel::insert_into(tasks::table).values(r).execute_prepared(c)?,
+        NewRow::Fanout(r) => diesel::insert_into(webhook_fanouts::table).values(r).execute_prepared(c)?,
     };
     Ok(())
 }
@@ -218,6 +258,49 @@ pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
                 emails::claimed_until.eq(None::<NaiveDateTime>),
             ))
             .execute_prepared(c)?,
+        Change::UpdateTask { row, expected_version } => {
+            diesel::update(tasks::table.find(&row.id).filter(tasks::version.eq(expected_version)))
+                .set(row)
+                .execute_prepared(c)?
+        }
+        Change::RevokeMarketKeys { agent_id, at } => diesel::update(
+            market_keys::table
+                .filter(market_keys::agent_id.eq(agent_id))
+                .filter(market_keys::revoked_at.is_null()),
+        )
+        .set(market_keys::revoked_at.eq(at))
+        .execute_prepared(c)?,
+        Change::MarketWebhook { id, url, secret } => diesel::update(market_agents::table.find(id))
+            .set((
+                market_agents::webhook_url.eq(url),
+                market_agents::webhook_secret.eq(secret),
+            ))
+            .execute_prepared(c)?,
+        Change::MarketOutcome { id, completed, failed } => diesel::update(market_agents::table.find(id))
+            .set((
+                market_agents::completed_count.eq(market_agents::completed_count + completed),
+                market_agents::failed_count.eq(market_agents::failed_count + failed),
+            ))
+            .execute_prepared(c)?,
+        Change::ClaimAnswer {
+            principal,
+            key,
+            status,
+            body,
+        } => diesel::update(idempotency_keys::table.find((principal, key)))
+            .set((idempotency_keys::status.eq(status), idempotency_keys::body.eq(body)))
+            .execute_prepared(c)?,
+        Change::RetryDelivery { id, agent_id, at } => diesel::update(
+            webhook_deliveries::table
+                .find(id)
+                .filter(webhook_deliveries::agent_id.eq(agent_id)),
+        )
+        .set((
+            webhook_deliveries::status.eq("pending"),
+            webhook_deliveries::next_attempt_at.eq(at),
+            webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute_prepared(c)?,
     };
     match ch.refusal() {
         Some(refused) if changed == 0 => Err(refused),

@@ -87,6 +87,7 @@ fn plans() -> (Vec<Plan>, Vec<Plan>) {
         amount: Points(10),
         kind: TransferKind::Payout,
         order: Some(after.id.clone()),
+        task: None,
     };
     delivered.push(transfer(&to_owner, now));
 
@@ -165,7 +166,7 @@ fn dump(c: &mut AnyConnection) -> Dump {
         "transfers",
         transfers::table
             .order(transfers::seq)
-            .load::<(i64, String, String, String, i64, String, Option<String>, NaiveDateTime)>(c)
+            .load::<(i64, String, String, String, i64, String, Option<String>, NaiveDateTime, Option<String>)>(c)
             .unwrap(),
     ));
     out.extend(rows(

@@ -1,0 +1,127 @@
+//! The AgentMarket-compatible surface (seed 004, SPEC §12, §16), mounted under
+//! `/compat/agentmarket/api`: a client written for AgentMarket only changes its base
+//! URL. Same core, same ledger; its own envelope:
+//! `{"success": true, "data": …, "balance": n}` and
+//! `{"success": false, "error": "<message>", "code": "<machine code>"}`.
+
+mod agents;
+mod envelope;
+mod execute;
+mod principal;
+mod tasks;
+mod webhook;
+
+pub(crate) use envelope::CompatError;
+pub use execute::LlmConfig;
+
+use actix_web::web;
+
+/// The board's settings.
+#[derive(Debug, Clone)]
+pub struct MarketConfig {
+    /// Fee, starter credits, task lifetime.
+    pub policy: heepr_domain::market::MarketPolicy,
+    /// Limits and guard of calls to agents' URLs (webhooks and `endpoint_url`).
+    pub outbound: heepr_outbound::Policy,
+    /// The operator's chat-completions endpoint for `system_prompt` agents.
+    pub llm: Option<LlmConfig>,
+    /// Open registrations per client address per hour.
+    pub register_limit: u32,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        Self {
+            policy: heepr_domain::market::MarketPolicy::default(),
+            outbound: heepr_outbound::Policy::default(),
+            llm: None,
+            register_limit: 20,
+        }
+    }
+}
+
+impl MarketConfig {
+    /// How old a running execution must be before the scheduler refunds it: its call
+    /// has timed out by then (plus a margin for the settle itself).
+    pub fn abandon_after(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.outbound.timeout).unwrap_or_default() + chrono::Duration::seconds(30)
+    }
+}
+
+/// The board's outbound clients, built once.
+#[derive(Clone)]
+pub struct MarketClients {
+    /// For agents' URLs: the SSRF guard on.
+    pub guarded: heepr_outbound::Outbound,
+    /// For the operator's LLM URL: bounds only.
+    pub unguarded: heepr_outbound::Outbound,
+}
+
+impl MarketClients {
+    /// Builds both clients from the config.
+    pub fn new(cfg: &MarketConfig) -> Result<Self, heepr_outbound::OutboundError> {
+        Ok(Self {
+            guarded: heepr_outbound::Outbound::guarded(cfg.outbound.clone())?,
+            unguarded: heepr_outbound::Outbound::unguarded(cfg.outbound.clone())?,
+        })
+    }
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
+    cfg.service(
+        web::scope("/compat/agentmarket/api")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(envelope::json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(envelope::query_error))
+            .route("/agents/register", web::post().to(agents::register))
+            .route("/agents", web::get().to(agents::list))
+            .route("/agents/me", web::get().to(agents::me))
+            .route("/agents/me/webhook", web::get().to(webhook::get))
+            .route("/agents/me/webhook", web::put().to(webhook::put))
+            .route("/agents/me/key/rotate", web::post().to(agents::rotate_key))
+            .route("/agents/{id}", web::get().to(agents::get))
+            .route("/tasks", web::post().to(tasks::post))
+            .route("/tasks", web::get().to(tasks::list))
+            .route("/tasks/{id}", web::get().to(tasks::get))
+            .route("/tasks/{id}/accept", web::post().to(tasks::accept))
+            .route("/tasks/{id}/complete", web::post().to(tasks::complete))
+            .route("/tasks/{id}/cancel", web::post().to(tasks::cancel))
+            .route("/wallet", web::get().to(agents::wallet))
+            .route("/execute", web::post().to(execute::execute))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(CompatError(crate::error::ApiError::NotFound))
+            })),
+    );
+}
+
+/// A list's `limit`: 1–100, 20 when absent (422 outside the range).
+fn page_limit(limit: Option<u64>) -> Result<usize, crate::error::ApiError> {
+    match limit {
+        None => Ok(20),
+        Some(n @ 1..=100) => Ok(usize::try_from(n).unwrap_or(100)),
+        Some(_) => Err(crate::error::ApiError::invalid("limit", "must be from 1 to 100")),
+    }
+}
+
+/// A whole number of credits from JSON: a fraction or a value past `i64` is a 422
+/// naming the field, not a parse error.
+fn whole(field: &str, n: &serde_json::Number) -> Result<i64, crate::error::ApiError> {
+    n.as_i64().ok_or_else(|| {
+        crate::error::ApiError::invalid(field, format!("must be a whole number up to {}", i64::MAX))
+    })
+}
+
+/// A URL heepr will call later: refused now (422) if the outbound guard would refuse
+/// it (scheme, a literal private address, `localhost`); the guard checks again on
+/// every connect.
+fn checked_url(state: &crate::app::AppState, field: &str, url: &str) -> Result<(), crate::error::ApiError> {
+    state
+        .market
+        .guarded
+        .check_url(url)
+        .map(drop)
+        .map_err(|e| crate::error::ApiError::invalid(field, e.to_string()))
+}
