@@ -19,6 +19,6 @@ mod views;
 pub use app::{AppState, Application, Clock, HttpConfig, configure};
 pub use error::ApiError;
 pub use ratelimit::TrustedProxies;
+pub use routes::market::{LlmConfig, MarketConfig};
 pub use slow::ClientTimeouts;
 pub use upload::UploadLimits;
-pub use routes::market::{LlmConfig, MarketConfig};

@@ -295,7 +295,9 @@ impl Config {
         let fee = heepr_domain::FeeBps::new(self.am_fee_bps)
             .ok_or_else(|| ServerError::Config(format!("HEEPR_AM_FEE_BPS must be 0–10000, not {}", self.am_fee_bps)))?;
         if self.am_signup_credits < 0 {
-            return Err(ServerError::Config("HEEPR_AM_SIGNUP_CREDITS must not be negative".into()));
+            return Err(ServerError::Config(
+                "HEEPR_AM_SIGNUP_CREDITS must not be negative".into(),
+            ));
         }
         if self.am_task_ttl_days < 1 {
             return Err(ServerError::Config("HEEPR_AM_TASK_TTL_DAYS must be at least 1".into()));
@@ -313,11 +315,15 @@ impl Config {
                 timeout: Duration::from_secs(self.outbound_timeout_secs.max(1)),
                 max_bytes: self.outbound_max_bytes.max(1),
             },
-            llm: self.llm_url.as_ref().filter(|u| !u.trim().is_empty()).map(|url| heepr_http::LlmConfig {
-                url: url.trim().to_owned(),
-                api_key: self.llm_api_key.clone().filter(|k| !k.is_empty()),
-                model: self.llm_model.clone(),
-            }),
+            llm: self
+                .llm_url
+                .as_ref()
+                .filter(|u| !u.trim().is_empty())
+                .map(|url| heepr_http::LlmConfig {
+                    url: url.trim().to_owned(),
+                    api_key: self.llm_api_key.clone().filter(|k| !k.is_empty()),
+                    model: self.llm_model.clone(),
+                }),
             register_limit: self.am_register_limit.max(1),
         })
     }

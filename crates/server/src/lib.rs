@@ -79,15 +79,17 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     sweep::start(store.clone(), blobs.clone());
     actix_web::rt::System::new().block_on(async move {
         let clock = std::sync::Arc::new(heepr_http::Clock::default());
-        let app = Application::build(AppState::new(
-            store.clone(),
-            policy.clone(),
-            http.clone(),
-            blobs,
-            clock.clone(),
-            server_key.clone(),
+        let app = Application::build(
+            AppState::new(
+                store.clone(),
+                policy.clone(),
+                http.clone(),
+                blobs,
+                clock.clone(),
+                server_key.clone(),
+            )
+            .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?,
         )
-        .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?)
         .map_err(|cause| ServerError::Bind {
             addr: http.bind.clone(),
             cause,

@@ -84,7 +84,7 @@ impl Store {
                 let acct = AccountRef::parse(&id).ok_or_else(|| StoreError::corrupt(format!("account {id}")))?;
                 s.balances.insert(acct, Points(bal));
             }
-            let rows: Vec<(String, String, i64, String, Option<String>, Option<String>)> = transfers::table
+            let rows: Vec<LoggedCols> = transfers::table
                 .order(transfers::seq)
                 .select((
                     transfers::debit,
@@ -129,9 +129,10 @@ impl Store {
             for id in market_agents::table.select(market_agents::id).load::<String>(c)? {
                 s.agents.extend(AgentId::parse(&id));
             }
-            for (id, status, budget) in tasks::table
-                .select((tasks::id, tasks::status, tasks::budget))
-                .load::<(String, String, i64)>(c)?
+            for (id, status, budget) in
+                tasks::table
+                    .select((tasks::id, tasks::status, tasks::budget))
+                    .load::<(String, String, i64)>(c)?
             {
                 let status = TaskStatus::parse(&status)
                     .ok_or_else(|| StoreError::corrupt(format!("task {id} status {status}")))?;
@@ -143,6 +144,9 @@ impl Store {
         Ok(check_invariants(&snap))
     }
 }
+
+/// debit, credit, amount, kind, order, task
+type LoggedCols = (String, String, i64, String, Option<String>, Option<String>);
 
 type TransferCols = (
     i64,

@@ -268,6 +268,24 @@ pub(crate) fn retrying<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
     Err(last)
 }
 
+/// Like [`retrying`], pausing a little longer after each lost race (up to 20 ms, ~40
+/// attempts): for rows the process keeps no copy of (AgentMarket tasks), a loser can
+/// read the old row again until the winner's write — on SQLite, the winner's whole
+/// commit group — is visible, so immediate retries could all lose.
+pub(crate) fn retrying_with_pause<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut last = StoreError::Contention;
+    let mut pause = std::time::Duration::from_millis(1);
+    for _ in 0..40 {
+        match f() {
+            Err(e) if is_retryable(&e) => last = e,
+            other => return other,
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
+    Err(last)
+}
+
 fn is_retryable(e: &StoreError) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {

@@ -65,7 +65,10 @@ pub fn check_url(field: &str, raw: &str, allow_http: bool) -> Result<String, Mar
     let s = raw.trim();
     crate::text::check_single_line(field, s)?;
     if s.len() > MAX_URL_BYTES {
-        return Err(MarketError::invalid(field, format!("must be at most {MAX_URL_BYTES} bytes")));
+        return Err(MarketError::invalid(
+            field,
+            format!("must be at most {MAX_URL_BYTES} bytes"),
+        ));
     }
     let lower = s.to_ascii_lowercase();
     let rest = if let Some(r) = lower.strip_prefix("https://") {

@@ -384,7 +384,11 @@ pub(super) fn hold_transfer(task: &Task) -> Result<Transfer, MarketError> {
     hold(task)
 }
 
-pub(super) fn pay_transfers(task: &Task, worker: &AgentId, policy: &MarketPolicy) -> Result<Vec<Transfer>, MarketError> {
+pub(super) fn pay_transfers(
+    task: &Task,
+    worker: &AgentId,
+    policy: &MarketPolicy,
+) -> Result<Vec<Transfer>, MarketError> {
     pay(task, worker, policy)
 }
 

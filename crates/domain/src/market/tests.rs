@@ -23,9 +23,15 @@ fn posted(budget: i64) -> Task {
         budget: Some(budget),
         required_capabilities: vec!["Research".into(), "summarization".into(), "research".into()],
     };
-    task::post(TaskId::parse("tsk_1").unwrap(), &worker("agt_poster"), raw, &MarketPolicy::default(), t0())
-        .unwrap()
-        .task
+    task::post(
+        TaskId::parse("tsk_1").unwrap(),
+        &worker("agt_poster"),
+        raw,
+        &MarketPolicy::default(),
+        t0(),
+    )
+    .unwrap()
+    .task
 }
 
 #[test]
@@ -35,35 +41,102 @@ fn posting_holds_the_budget_and_normalises_capabilities() {
         budget: Some(25),
         ..RawTask::default()
     };
-    let d = task::post(TaskId::parse("tsk_1").unwrap(), &worker("agt_p"), raw, &MarketPolicy::default(), t0()).unwrap();
+    let d = task::post(
+        TaskId::parse("tsk_1").unwrap(),
+        &worker("agt_p"),
+        raw,
+        &MarketPolicy::default(),
+        t0(),
+    )
+    .unwrap();
     assert_eq!(d.task.status, TaskStatus::Open);
     assert_eq!(d.task.expires_at, t0() + Duration::days(7));
     assert_eq!(d.transfers.len(), 1);
-    assert_eq!(d.transfers[0].debit, AccountRef::AgentWallet(AgentId::parse("agt_p").unwrap()));
-    assert_eq!(d.transfers[0].credit, AccountRef::TaskEscrow(TaskId::parse("tsk_1").unwrap()));
+    assert_eq!(
+        d.transfers[0].debit,
+        AccountRef::AgentWallet(AgentId::parse("agt_p").unwrap())
+    );
+    assert_eq!(
+        d.transfers[0].credit,
+        AccountRef::TaskEscrow(TaskId::parse("tsk_1").unwrap())
+    );
     assert_eq!(d.transfers[0].amount, Points(25));
-    assert_eq!(posted(25).required_capabilities.to_strings(), vec!["research", "summarization"]);
+    assert_eq!(
+        posted(25).required_capabilities.to_strings(),
+        vec!["research", "summarization"]
+    );
 }
 
 #[test]
 fn bad_posts_name_their_field() {
     let cases: Vec<(RawTask, &str)> = vec![
-        (RawTask { title: Some("t".into()), budget: Some(0), ..Default::default() }, "budget"),
-        (RawTask { title: Some("t".into()), budget: Some(-5), ..Default::default() }, "budget"),
-        (RawTask { title: Some("t".into()), budget: None, ..Default::default() }, "budget"),
-        (RawTask { title: None, budget: Some(5), ..Default::default() }, "title"),
-        (RawTask { title: Some("a\u{0}b".into()), budget: Some(5), ..Default::default() }, "title"),
         (
-            RawTask { title: Some("t".into()), budget: Some(5), required_capabilities: vec!["x".into(); 21], ..Default::default() },
+            RawTask {
+                title: Some("t".into()),
+                budget: Some(0),
+                ..Default::default()
+            },
+            "budget",
+        ),
+        (
+            RawTask {
+                title: Some("t".into()),
+                budget: Some(-5),
+                ..Default::default()
+            },
+            "budget",
+        ),
+        (
+            RawTask {
+                title: Some("t".into()),
+                budget: None,
+                ..Default::default()
+            },
+            "budget",
+        ),
+        (
+            RawTask {
+                title: None,
+                budget: Some(5),
+                ..Default::default()
+            },
+            "title",
+        ),
+        (
+            RawTask {
+                title: Some("a\u{0}b".into()),
+                budget: Some(5),
+                ..Default::default()
+            },
+            "title",
+        ),
+        (
+            RawTask {
+                title: Some("t".into()),
+                budget: Some(5),
+                required_capabilities: vec!["x".into(); 21],
+                ..Default::default()
+            },
             "required_capabilities",
         ),
         (
-            RawTask { title: Some("t".into()), budget: Some(5), required_capabilities: vec!["a/b".into()], ..Default::default() },
+            RawTask {
+                title: Some("t".into()),
+                budget: Some(5),
+                required_capabilities: vec!["a/b".into()],
+                ..Default::default()
+            },
             "required_capabilities[0]",
         ),
     ];
     for (raw, field) in cases {
-        match task::post(TaskId::parse("tsk_1").unwrap(), &worker("agt_p"), raw, &MarketPolicy::default(), t0()) {
+        match task::post(
+            TaskId::parse("tsk_1").unwrap(),
+            &worker("agt_p"),
+            raw,
+            &MarketPolicy::default(),
+            t0(),
+        ) {
             Err(MarketError::Invalid(i)) => assert_eq!(i.field, field),
             other => panic!("{field}: {other:?}"),
         }
@@ -74,14 +147,20 @@ fn bad_posts_name_their_field() {
 fn accept_assigns_one_agent_but_never_the_poster() {
     let p = MarketPolicy::default();
     let t = posted(25);
-    assert_eq!(task::accept(&t, &worker("agt_poster"), &p, t0()), Err(MarketError::OwnTask));
+    assert_eq!(
+        task::accept(&t, &worker("agt_poster"), &p, t0()),
+        Err(MarketError::OwnTask)
+    );
     let d = task::accept(&t, &worker("agt_w"), &p, t0()).unwrap();
     assert_eq!(d.task.status, TaskStatus::Assigned);
     assert_eq!(d.task.assigned_to, Some(AgentId::parse("agt_w").unwrap()));
     assert!(d.transfers.is_empty());
     assert!(matches!(
         task::accept(&d.task, &worker("agt_x"), &p, t0()),
-        Err(MarketError::TaskState { status: TaskStatus::Assigned, .. })
+        Err(MarketError::TaskState {
+            status: TaskStatus::Assigned,
+            ..
+        })
     ));
     let mut suspended = worker("agt_s");
     suspended.suspended = true;
@@ -92,21 +171,34 @@ fn accept_assigns_one_agent_but_never_the_poster() {
 fn completion_pays_the_worker_rounded_down_and_the_platform_the_rest() {
     let p = MarketPolicy::default();
     let assigned = task::accept(&posted(25), &worker("agt_w"), &p, t0()).unwrap().task;
-    assert_eq!(task::complete(&assigned, &worker("agt_x"), "r", &p, t0()), Err(MarketError::NotAssignee));
+    assert_eq!(
+        task::complete(&assigned, &worker("agt_x"), "r", &p, t0()),
+        Err(MarketError::NotAssignee)
+    );
     let d = task::complete(&assigned, &worker("agt_w"), "Here is the summary", &p, t0()).unwrap();
     assert_eq!(d.task.status, TaskStatus::Completed);
-    let paid: Vec<(AccountRef, i64, TransferKind)> =
-        d.transfers.iter().map(|t| (t.credit.clone(), t.amount.get(), t.kind)).collect();
+    let paid: Vec<(AccountRef, i64, TransferKind)> = d
+        .transfers
+        .iter()
+        .map(|t| (t.credit.clone(), t.amount.get(), t.kind))
+        .collect();
     assert_eq!(
         paid,
         vec![
-            (AccountRef::AgentWallet(AgentId::parse("agt_w").unwrap()), 22, TransferKind::Payout),
+            (
+                AccountRef::AgentWallet(AgentId::parse("agt_w").unwrap()),
+                22,
+                TransferKind::Payout
+            ),
             (AccountRef::PlatformFees, 3, TransferKind::Fee),
         ]
     );
     assert!(matches!(
         task::complete(&d.task, &worker("agt_w"), "again", &p, t0()),
-        Err(MarketError::TaskState { status: TaskStatus::Completed, .. })
+        Err(MarketError::TaskState {
+            status: TaskStatus::Completed,
+            ..
+        })
     ));
     assert!(matches!(
         task::complete(&assigned, &worker("agt_w"), "  ", &p, t0()),
@@ -142,9 +234,14 @@ fn open_and_assigned_tasks_expire_and_return_the_budget() {
     // A step on an expired task sees it expired.
     assert!(matches!(
         task::accept(&t, &worker("agt_w"), &p, late),
-        Err(MarketError::TaskState { status: TaskStatus::Expired, .. })
+        Err(MarketError::TaskState {
+            status: TaskStatus::Expired,
+            ..
+        })
     ));
-    let assigned = task::accept(&t, &worker("agt_w"), &p, t0() + Duration::days(1)).unwrap().task;
+    let assigned = task::accept(&t, &worker("agt_w"), &p, t0() + Duration::days(1))
+        .unwrap()
+        .task;
     assert!(task::expire(&assigned, late).unwrap().is_none());
     assert!(task::expire(&assigned, t0() + Duration::days(8)).unwrap().is_some());
 }
@@ -176,7 +273,10 @@ fn execution_holds_then_pays_or_refunds() {
     assert_eq!(d.transfers[0].amount, Points(15));
     let paid = execute::settle(&d.task, Outcome::Result("Packets flow".into()), &p, t0()).unwrap();
     assert_eq!(paid.task.status, TaskStatus::Completed);
-    assert_eq!(paid.transfers.iter().map(|t| t.amount.get()).collect::<Vec<_>>(), vec![13, 2]);
+    assert_eq!(
+        paid.transfers.iter().map(|t| t.amount.get()).collect::<Vec<_>>(),
+        vec![13, 2]
+    );
     let failed = execute::settle(&d.task, Outcome::Failed("timed out".into()), &p, t0()).unwrap();
     assert_eq!(failed.task.status, TaskStatus::Failed);
     assert_eq!(failed.task.failure.as_deref(), Some("timed out"));
@@ -212,10 +312,24 @@ fn execution_refusals_charge_nothing() {
 #[test]
 fn an_abandoned_hold_is_refunded_after_its_limit() {
     let p = MarketPolicy::default();
-    let (d, _) = execute::hold(TaskId::parse("tsk_e").unwrap(), &worker("agt_c"), &target(), exec(20), false, &p, t0()).unwrap();
+    let (d, _) = execute::hold(
+        TaskId::parse("tsk_e").unwrap(),
+        &worker("agt_c"),
+        &target(),
+        exec(20),
+        false,
+        &p,
+        t0(),
+    )
+    .unwrap();
     let limit = Duration::seconds(60);
-    assert_eq!(execute::abandoned(&d.task, limit, &p, t0() + Duration::seconds(59)).unwrap(), None);
-    let r = execute::abandoned(&d.task, limit, &p, t0() + Duration::seconds(60)).unwrap().unwrap();
+    assert_eq!(
+        execute::abandoned(&d.task, limit, &p, t0() + Duration::seconds(59)).unwrap(),
+        None
+    );
+    let r = execute::abandoned(&d.task, limit, &p, t0() + Duration::seconds(60))
+        .unwrap()
+        .unwrap();
     assert_eq!(r.task.status, TaskStatus::Failed);
     assert_eq!(r.transfers[0].amount, Points(20));
 }

@@ -43,7 +43,7 @@ pub struct MarketAgent {
 }
 
 /// What only the agent itself sees.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrivateProfile {
     /// Where direct execution calls it.
     pub endpoint_url: Option<String>,
@@ -207,12 +207,7 @@ impl Store {
             executable: false,
             created_at: utc(created),
             heepr: true,
-            private: Some(PrivateProfile {
-                endpoint_url: None,
-                system_prompt: None,
-                webhook_url: None,
-                owner_email: None,
-            }),
+            private: Some(PrivateProfile::default()),
         })
     }
 
@@ -315,8 +310,9 @@ impl Store {
                 .filter(market_agents::webhook_url.is_not_null())
                 .filter(market_agents::id.ne(poster.to_owned()))
                 .into_boxed();
-            let mut any: Option<Box<dyn BoxableExpression<market_agents::table, _, SqlType = diesel::sql_types::Bool>>> =
-                None;
+            let mut any: Option<
+                Box<dyn BoxableExpression<market_agents::table, _, SqlType = diesel::sql_types::Bool>>,
+            > = None;
             for cap in caps.iter() {
                 let one = market_agents::caps_match.like(like_contains(cap));
                 any = Some(match any {

@@ -5,7 +5,7 @@ use super::tasks::{insufficient, task_plan};
 use super::{MarketPrincipal, Paid, balance_after};
 use crate::error::{Result, StoreError};
 use crate::idempotency::{ClaimRow, Once};
-use crate::order::retrying;
+use crate::order::retrying_with_pause as retrying;
 use crate::plan::Step;
 use crate::plan::record::Change;
 use crate::rows::naive;
@@ -30,6 +30,17 @@ pub struct Held {
     pub balance: i64,
 }
 
+/// A direct execution as asked for.
+#[derive(Debug, Clone)]
+pub struct ExecRequest {
+    /// Who is hired.
+    pub target: AgentId,
+    /// What for, and for how much.
+    pub raw: RawExecution,
+    /// Whether the operator configured an LLM provider (for `system_prompt` agents).
+    pub llm_configured: bool,
+}
+
 /// What a retry of a keyed execution sees while its call is under way (replaced by the
 /// real answer when it settles).
 pub const IN_PROGRESS_BODY: &str = "{\"success\":false,\"error\":\"this execution is still running; retry with the same Idempotency-Key for its answer\",\"code\":\"idempotency_in_progress\"}";
@@ -41,16 +52,14 @@ impl Store {
     pub fn hold_execution(
         &self,
         by: &MarketPrincipal,
-        target: &AgentId,
-        raw: RawExecution,
-        llm_configured: bool,
+        req: ExecRequest,
         policy: &MarketPolicy,
         once: Option<&Once<Paid<Task>>>,
         now: DateTime<Utc>,
     ) -> Result<Held> {
-        let t = self.exec_target(target)?;
+        let t = self.exec_target(&req.target)?;
         let id = TaskId::from_unique(ulid());
-        let (d, runner) = rules::hold(id, &by.worker(), &t.target, raw, llm_configured, policy, now)?;
+        let (d, runner) = rules::hold(id, &by.worker(), &t.target, req.raw, req.llm_configured, policy, now)?;
         let before = self.market_balance(&by.agent)?;
         let mut p = task_plan(None, &d, now)?;
         if let Some(o) = once {

@@ -4,7 +4,7 @@ use super::rows::{FanoutRow, TaskRow};
 use super::{MarketPrincipal, Page, Paid, balance_after};
 use crate::error::{Result, StoreError};
 use crate::idempotency::Once;
-use crate::order::retrying;
+use crate::order::retrying_with_pause as retrying;
 use crate::plan::record::{Change, NewRow};
 use crate::plan::{self, Plan};
 use crate::rows::naive;
@@ -12,9 +12,9 @@ use crate::schema::tasks;
 use crate::{Store, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use heepr_domain::TaskId;
 use heepr_domain::market::task::{self as rules, RawTask};
 use heepr_domain::market::{Capability, MarketPolicy, Task, TaskDecision, TaskKind, TaskStatus};
-use heepr_domain::TaskId;
 
 /// A task and the version it was read at.
 #[derive(Debug, Clone)]
@@ -159,7 +159,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Paid<Task>> {
         self.visible_task(id, Some(by))?;
-        self.task_step(by, id, once, now, |t| rules::complete(t, &by.worker(), result, policy, now))
+        self.task_step(by, id, once, now, |t| {
+            rules::complete(t, &by.worker(), result, policy, now)
+        })
     }
 
     /// The poster withdraws an open task; the budget returns.
@@ -270,4 +272,3 @@ pub(crate) fn insufficient(e: StoreError) -> StoreError {
 pub fn new_task_id() -> TaskId {
     TaskId::from_unique(ulid())
 }
-

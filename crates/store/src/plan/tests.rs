@@ -166,7 +166,17 @@ fn dump(c: &mut AnyConnection) -> Dump {
         "transfers",
         transfers::table
             .order(transfers::seq)
-            .load::<(i64, String, String, String, i64, String, Option<String>, NaiveDateTime, Option<String>)>(c)
+            .load::<(
+                i64,
+                String,
+                String,
+                String,
+                i64,
+                String,
+                Option<String>,
+                NaiveDateTime,
+                Option<String>,
+            )>(c)
             .unwrap(),
     ));
     out.extend(rows(

@@ -107,7 +107,11 @@ pub(crate) async fn register(
         name: b.name,
         description: b.description,
         capabilities: b.capabilities,
-        price_per_task: b.price_per_task.as_ref().map(|n| whole("price_per_task", n)).transpose()?,
+        price_per_task: b
+            .price_per_task
+            .as_ref()
+            .map(|n| whole("price_per_task", n))
+            .transpose()?,
         endpoint_url: b.endpoint_url,
         system_prompt: b.system_prompt,
         webhook_url: b.webhook_url,
@@ -208,12 +212,7 @@ pub(crate) async fn me(state: web::Data<AppState>, caller: Caller) -> Result<Htt
     let store = state.store.clone();
     let p = caller.0;
     let (agent, balance) = blocking(move || Ok((store.market_me(&p)?, store.market_balance(&p.agent)?))).await?;
-    let private = agent.private.clone().unwrap_or_else(|| heepr_store::market::agents::PrivateProfile {
-        endpoint_url: None,
-        system_prompt: None,
-        webhook_url: None,
-        owner_email: None,
-    });
+    let private = agent.private.clone().unwrap_or_default();
     let view = MeView {
         public: AgentView::from(&agent),
         kind: if agent.heepr { "heepr" } else { "agentmarket" },

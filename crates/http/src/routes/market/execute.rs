@@ -16,7 +16,7 @@ use heepr_domain::market::{Task, TaskStatus};
 use heepr_outbound::Outbound;
 use heepr_store::idempotency::{Claim, Once};
 use heepr_store::market::Paid;
-use heepr_store::market::execute::Held;
+use heepr_store::market::execute::{ExecRequest, Held};
 use serde::{Deserialize, Serialize};
 
 /// The operator's OpenAI-compatible chat-completions endpoint (`HEEPR_LLM_*`).
@@ -133,26 +133,35 @@ pub(crate) async fn execute(
     if let Some(c) = claim.clone() {
         let store = state.store.clone();
         if let Some(a) = blocking(move || Ok(store.stored_answer(&c)?)).await? {
-            return Ok(HttpResponse::build(StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK))
-                .insert_header(("Idempotent-Replayed", "true"))
-                .content_type("application/json")
-                .body(a.body));
+            return Ok(
+                HttpResponse::build(StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK))
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .content_type("application/json")
+                    .body(a.body),
+            );
         }
     }
     let (store, now, policy) = (state.store.clone(), state.now(), state.config.market.policy.clone());
     let llm = state.config.market.llm.is_some();
     let (by, hold_once) = (p.clone(), once(&claim, StatusCode::CONFLICT));
     let held = blocking(move || {
-        Ok(store.hold_execution(&by, &target, raw, llm, &policy, hold_once.as_ref(), now)?)
+        let req = ExecRequest {
+            target,
+            raw,
+            llm_configured: llm,
+        };
+        Ok(store.hold_execution(&by, req, &policy, hold_once.as_ref(), now)?)
     })
     .await;
     let held = match held {
         Ok(h) => h,
         Err(ApiError::Store(heepr_store::StoreError::Replayed(a))) => {
-            return Ok(HttpResponse::build(StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK))
-                .insert_header(("Idempotent-Replayed", "true"))
-                .content_type("application/json")
-                .body(a.body));
+            return Ok(
+                HttpResponse::build(StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK))
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .content_type("application/json")
+                    .body(a.body),
+            );
         }
         Err(e) => return Err(e.into()),
     };
@@ -166,10 +175,8 @@ pub(crate) async fn execute(
         StatusCode::BAD_GATEWAY
     };
     let settle_once = once(&claim, status);
-    let settled = blocking(move || {
-        Ok(store.settle_execution(&p, &id, outcome, &policy, settle_once.as_ref(), now)?)
-    })
-    .await?;
+    let settled =
+        blocking(move || Ok(store.settle_execution(&p, &id, outcome, &policy, settle_once.as_ref(), now)?)).await?;
     Ok(HttpResponse::build(status_of(&settled))
         .content_type("application/json")
         .body(render(&settled)))
@@ -259,7 +266,9 @@ async fn call_llm(client: &Outbound, llm: &LlmConfig, prompt: &str, held: &Held)
         .collect();
     match client.post_json(&llm.url, &headers, bytes).await {
         Err(e) => Outcome::Failed(format!("the LLM provider could not be called ({})", e.code())),
-        Ok(r) if !(200..300).contains(&r.status) => Outcome::Failed(format!("the LLM provider answered HTTP {}", r.status)),
+        Ok(r) if !(200..300).contains(&r.status) => {
+            Outcome::Failed(format!("the LLM provider answered HTTP {}", r.status))
+        }
         Ok(r) => match serde_json::from_slice::<ChatResponse>(&r.body) {
             Ok(c) => match c.choices.into_iter().next().and_then(|c| c.message.content) {
                 Some(text) => Outcome::Result(text),

@@ -109,9 +109,8 @@ fn page_limit(limit: Option<u64>) -> Result<usize, crate::error::ApiError> {
 /// A whole number of credits from JSON: a fraction or a value past `i64` is a 422
 /// naming the field, not a parse error.
 fn whole(field: &str, n: &serde_json::Number) -> Result<i64, crate::error::ApiError> {
-    n.as_i64().ok_or_else(|| {
-        crate::error::ApiError::invalid(field, format!("must be a whole number up to {}", i64::MAX))
-    })
+    n.as_i64()
+        .ok_or_else(|| crate::error::ApiError::invalid(field, format!("must be a whole number up to {}", i64::MAX)))
 }
 
 /// A URL heepr will call later: refused now (422) if the outbound guard would refuse

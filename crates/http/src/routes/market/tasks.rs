@@ -49,11 +49,7 @@ impl TaskView {
             status: t.status.as_str(),
             posted_by: t.poster.to_string(),
             assigned_to: t.assigned_to.as_ref().map(|a| a.to_string()),
-            result: t
-                .result
-                .as_ref()
-                .filter(|_| party)
-                .map(|r| r.as_str().to_owned()),
+            result: t.result.as_ref().filter(|_| party).map(|r| r.as_str().to_owned()),
             created_at: time(t.created_at),
             expires_at: time(t.expires_at),
             completed_at: t.ended_at.filter(|_| t.status == TaskStatus::Completed).map(time),
@@ -67,7 +63,11 @@ fn render(p: &Paid<Task>) -> String {
     let worker = p.value.assigned_to.clone();
     // The actor is the poster (post, cancel) or the worker (accept, complete): both see
     // the result.
-    Success::new(TaskView::of(&p.value, worker.as_ref().or(Some(&viewer))), Some(p.balance)).render()
+    Success::new(
+        TaskView::of(&p.value, worker.as_ref().or(Some(&viewer))),
+        Some(p.balance),
+    )
+    .render()
 }
 
 #[derive(Deserialize)]
@@ -96,10 +96,18 @@ pub(crate) async fn post(
     let fingerprint = format!("{raw:?}");
     let p = caller.0;
     let principal = p.principal_key();
-    Ok(once(&req, &state, principal, &fingerprint, StatusCode::CREATED, render, |o| {
-        let (store, now, policy) = (state.store.clone(), state.now(), state.config.market.policy.clone());
-        blocking(move || Ok(store.post_task(&p, raw, &policy, o.as_ref(), now)?))
-    })
+    Ok(once(
+        &req,
+        &state,
+        principal,
+        &fingerprint,
+        StatusCode::CREATED,
+        render,
+        |o| {
+            let (store, now, policy) = (state.store.clone(), state.now(), state.config.market.policy.clone());
+            blocking(move || Ok(store.post_task(&p, raw, &policy, o.as_ref(), now)?))
+        },
+    )
     .await?)
 }
 
@@ -123,10 +131,7 @@ pub(crate) async fn list(
         .as_deref()
         .map(|s| {
             TaskStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid(
-                    "status",
-                    "must be one of open, assigned, completed, cancelled, expired",
-                )
+                ApiError::invalid("status", "must be one of open, assigned, completed, cancelled, expired")
             })
         })
         .transpose()?;
@@ -205,7 +210,10 @@ pub(crate) async fn accept(
 ) -> Result<HttpResponse, CompatError> {
     let id = task_id(&path.into_inner())?;
     let (now, policy) = (state.now(), state.config.market.policy.clone());
-    step(&req, &state, caller.0, "accept", move |s, p, o| s.accept_task(p, &id, &policy, o, now)).await
+    step(&req, &state, caller.0, "accept", move |s, p, o| {
+        s.accept_task(p, &id, &policy, o, now)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -239,5 +247,8 @@ pub(crate) async fn cancel(
 ) -> Result<HttpResponse, CompatError> {
     let id = task_id(&path.into_inner())?;
     let now = state.now();
-    step(&req, &state, caller.0, "cancel", move |s, p, o| s.cancel_task(p, &id, o, now)).await
+    step(&req, &state, caller.0, "cancel", move |s, p, o| {
+        s.cancel_task(p, &id, o, now)
+    })
+    .await
 }
