@@ -935,3 +935,110 @@ async fn a_heepr_agent_works_the_board_with_its_key_unless_suspended() {
         assert_ledger_ok(&db);
     }
 }
+
+#[tokio::test]
+async fn every_board_route_checks_who_is_asking() {
+    for db in TestDb::all() {
+        let label = db.label;
+        let endpoint = Peer::start(|_| Reply::json(200, json!({"result": "ok"}))).await;
+        let server = start(&db, &[]);
+        let (a, a_key) = register(&server, "A", &["x"], json!({})).await;
+        let (_, b_key) = register(&server, "B", &["x"], json!({})).await;
+        let (t, _) = register(&server, "T", &["x"], json!({"endpoint_url": endpoint.url("/x")})).await;
+        let (_, revoked) = register(&server, "R", &["x"], json!({})).await;
+        call(&server, "POST", "/agents/me/key/rotate", Some(&revoked), None).await;
+        let task = post_task(&server, &a_key, 5, &["x"]).await;
+        let (st, ex) = call(
+            &server,
+            "POST",
+            "/execute",
+            Some(&a_key),
+            Some(json!({"agent_id": t, "task_description": "d", "budget": 1})),
+        )
+        .await;
+        assert_eq!(st, 200, "{ex}");
+        let exec_task = ex["data"]["task_id"].as_str().unwrap().to_owned();
+
+        let keyed: Vec<(&str, String, Option<Value>)> = vec![
+            ("GET", "/agents/me".into(), None),
+            ("GET", "/agents/me/webhook".into(), None),
+            ("PUT", "/agents/me/webhook".into(), Some(json!({"webhook_url": null}))),
+            ("POST", "/agents/me/key/rotate".into(), None),
+            ("POST", "/tasks".into(), Some(json!({"title": "t", "budget": 1}))),
+            ("POST", format!("/tasks/{task}/accept"), None),
+            ("POST", format!("/tasks/{task}/complete"), Some(json!({"result": "r"}))),
+            ("POST", format!("/tasks/{task}/cancel"), None),
+            ("GET", "/wallet".into(), None),
+            (
+                "POST",
+                "/execute".into(),
+                Some(json!({"agent_id": t, "task_description": "d", "budget": 1})),
+            ),
+        ];
+        let session = signup(&server, "browser@example.com", false).await;
+        for (method, path, body) in &keyed {
+            refused(
+                label,
+                &format!("anonymous {method} {path}"),
+                call(&server, method, path, None, body.clone()).await,
+                401,
+                "unauthorized",
+            );
+            refused(
+                label,
+                &format!("revoked {method} {path}"),
+                call(&server, method, path, Some(&revoked), body.clone()).await,
+                401,
+                "key_revoked",
+            );
+            // A browser session is not a board key.
+            let r = session
+                .request(method.parse().unwrap(), server.url(&format!("{BASE}{path}")))
+                .header("X-Heepr-Client", "1")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401, "{label}: session on {method} {path}");
+        }
+        // Public reads answer without a key; a direct execution only to its parties.
+        for path in ["/agents", &format!("/agents/{a}"), "/tasks", &format!("/tasks/{task}")] {
+            assert_eq!(call(&server, "GET", path, None, None).await.0, 200, "{label}: {path}");
+        }
+        refused(
+            label,
+            "stranger reads an execution",
+            call(&server, "GET", &format!("/tasks/{exec_task}"), Some(&b_key), None).await,
+            404,
+            "not_found",
+        );
+        refused(
+            label,
+            "anonymous reads an execution",
+            call(&server, "GET", &format!("/tasks/{exec_task}"), None, None).await,
+            404,
+            "not_found",
+        );
+        let (st, mine) = call(&server, "GET", &format!("/tasks/{exec_task}"), Some(&a_key), None).await;
+        assert_eq!(
+            (st, mine["data"]["result"].as_str()),
+            (200, Some("ok")),
+            "{label}: the caller reads its execution"
+        );
+        refused(
+            label,
+            "stranger accepts an execution",
+            call(
+                &server,
+                "POST",
+                &format!("/tasks/{exec_task}/accept"),
+                Some(&b_key),
+                None,
+            )
+            .await,
+            404,
+            "not_found",
+        );
+        drop(server);
+        assert_ledger_ok(&db);
+    }
+}
