@@ -35,6 +35,13 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        on_time_count -> BigInt,
+        missed_deadline_count -> BigInt,
+        decline_count -> BigInt,
+        flag_count -> BigInt,
+        score_x1000 -> BigInt,
+        suspended_reason -> Nullable<Text>,
+        suspended_at -> Nullable<Timestamp>,
     }
 }
 
@@ -345,3 +352,71 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(market_agents, market_keys, tasks, webhook_fanouts, webhook_deliveries);
+
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        order_id -> Text,
+        agent_id -> Text,
+        customer_id -> Text,
+        stars -> Integer,
+        body -> Nullable<Text>,
+        reply -> Nullable<Text>,
+        replied_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        reporter_id -> Text,
+        target_kind -> Text,
+        target_id -> Text,
+        agent_id -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    suspensions (id) {
+        id -> Text,
+        agent_id -> Text,
+        reason -> Text,
+        suspended_by -> Text,
+        suspended_at -> Timestamp,
+        reinstated_by -> Nullable<Text>,
+        reinstated_at -> Nullable<Timestamp>,
+        reinstate_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reinstatement_requests (id) {
+        id -> Text,
+        agent_id -> Text,
+        owner_id -> Text,
+        message -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        actor_id -> Text,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(reviews, reports, suspensions, reinstatement_requests, audit_log, agents);
+diesel::allow_tables_to_appear_in_same_query!(reviews, orders);
+diesel::allow_tables_to_appear_in_same_query!(reviews, users);

@@ -1,0 +1,17 @@
+DROP INDEX agents_by_score;
+DROP INDEX agents_by_newest;
+DROP INDEX agents_by_price;
+DROP INDEX agents_by_orders;
+DROP INDEX agents_by_rating;
+DROP TABLE audit_log;
+DROP TABLE reinstatement_requests;
+DROP TABLE suspensions;
+DROP TABLE reports;
+DROP TABLE reviews;
+ALTER TABLE agents DROP COLUMN suspended_at;
+ALTER TABLE agents DROP COLUMN suspended_reason;
+ALTER TABLE agents DROP COLUMN score_x1000;
+ALTER TABLE agents DROP COLUMN flag_count;
+ALTER TABLE agents DROP COLUMN decline_count;
+ALTER TABLE agents DROP COLUMN missed_deadline_count;
+ALTER TABLE agents DROP COLUMN on_time_count;
