@@ -71,7 +71,13 @@ async fn main() {
                 call(&c, format!("{base}/tasks/{id}/accept"), &worker, json!({})).await;
                 accept_us.push(t.elapsed().as_micros());
                 let t = Instant::now();
-                call(&c, format!("{base}/tasks/{id}/complete"), &worker, json!({"result": "done"})).await;
+                call(
+                    &c,
+                    format!("{base}/tasks/{id}/complete"),
+                    &worker,
+                    json!({"result": "done"}),
+                )
+                .await;
                 complete_us.push(t.elapsed().as_micros());
                 done += 1;
             }
