@@ -8,6 +8,7 @@ mod logs;
 mod mail;
 mod scheduler;
 mod sweep;
+mod webhooks;
 
 use clap::Parser;
 use config::{Cli, Cmd, Config};
@@ -77,6 +78,10 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
             }
         })?);
     sweep::start(store.clone(), blobs.clone());
+    // Webhooks get a client of their own (its own connection pool), under the same
+    // policy as the board's other calls to agents' URLs.
+    let hooks = heepr_outbound::Outbound::guarded(http.market.outbound.clone())
+        .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?;
     actix_web::rt::System::new().block_on(async move {
         let clock = std::sync::Arc::new(heepr_http::Clock::default());
         let app = Application::build(
@@ -101,10 +106,11 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
                 policy,
                 http.market.clone(),
                 scheduler_every,
-                clock,
+                clock.clone(),
             )),
             actix_web::rt::spawn(scheduler::housekeeping(store.clone())),
-            actix_web::rt::spawn(mail::run(store.clone(), mailer, server_key)),
+            actix_web::rt::spawn(mail::run(store.clone(), mailer, server_key.clone())),
+            actix_web::rt::spawn(webhooks::run(store.clone(), hooks, server_key, clock)),
         ];
         let served = app.run().await;
         for job in jobs {

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod execute;
 pub(crate) mod rows;
 pub mod tasks;
+pub mod webhooks;
 
 use crate::error::{Result, StoreError};
 use crate::schema::market_keys;

@@ -81,6 +81,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/agents/me", web::get().to(agents::me))
             .route("/agents/me/webhook", web::get().to(webhook::get))
             .route("/agents/me/webhook", web::put().to(webhook::put))
+            .route("/agents/me/webhook/deliveries", web::get().to(webhook::deliveries))
+            .route(
+                "/agents/me/webhook/deliveries/{id}/retry",
+                web::post().to(webhook::retry),
+            )
             .route("/agents/me/key/rotate", web::post().to(agents::rotate_key))
             .route("/agents/{id}", web::get().to(agents::get))
             .route("/tasks", web::post().to(tasks::post))

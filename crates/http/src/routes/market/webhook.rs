@@ -1,5 +1,6 @@
 //! `GET|PUT agents/me/webhook`: the URL (masked as the seed shows) and its signing
-//! secret, shown once when set and kept sealed with the server key.
+//! secret, shown once when set and kept sealed with the server key; and
+//! `agents/me/webhook/deliveries`: the delivery log and a retry.
 
 use super::checked_url;
 use super::envelope::{CompatError, Success};
@@ -11,6 +12,7 @@ use actix_web::{HttpResponse, web};
 use heepr_auth::SecretKind;
 use heepr_domain::AgentId;
 use heepr_domain::market::profile::check_url;
+use heepr_store::market::webhooks::Delivery;
 use serde::{Deserialize, Serialize};
 
 /// How many trailing characters of a webhook URL are shown.
@@ -102,4 +104,94 @@ pub(crate) async fn put(
     })
     .await?;
     Ok(Success::new(view, Some(balance)).respond(StatusCode::OK))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeliveriesQuery {
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+/// One delivery in the caller's log (its URL masked like the webhook's).
+#[derive(Serialize)]
+struct DeliveryView {
+    id: String,
+    event: String,
+    task_id: String,
+    url: String,
+    status: &'static str,
+    attempts: i32,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: String,
+    next_attempt_at: Option<String>,
+    delivered_at: Option<String>,
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        let time = |t: heepr_domain::Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        Self {
+            id: d.id.clone(),
+            event: d.event.clone(),
+            task_id: d.task_id.clone(),
+            url: mask(&d.url),
+            status: d.status.as_str(),
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error.clone(),
+            created_at: time(d.created_at),
+            next_attempt_at: d.next_attempt_at.map(time),
+            delivered_at: d.delivered_at.map(time),
+        }
+    }
+}
+
+/// A delivery id as issued (`whd_` and a ULID); anything else names nothing.
+fn delivery_id(raw: &str) -> Option<&str> {
+    raw.strip_prefix("whd_")
+        .filter(|u| u.len() == 26 && u.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(|_| raw)
+}
+
+/// `GET agents/me/webhook/deliveries`: the caller's deliveries, newest first.
+pub(crate) async fn deliveries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<DeliveriesQuery>,
+) -> Result<HttpResponse, CompatError> {
+    market_only(&caller)?;
+    let q = q.into_inner();
+    let limit = super::page_limit(q.limit)?;
+    let cursor = q.cursor.filter(|c| delivery_id(c).is_some());
+    let store = state.store.clone();
+    let agent = caller.0.agent;
+    let (page, balance) = blocking(move || {
+        let page = store.webhook_deliveries(&agent, limit, cursor.as_deref())?;
+        Ok((page, store.market_balance(&agent)?))
+    })
+    .await?;
+    let data: Vec<DeliveryView> = page.items.iter().map(DeliveryView::from).collect();
+    Ok(Success::page(data, Some(balance), page.next).respond(StatusCode::OK))
+}
+
+/// `POST agents/me/webhook/deliveries/{id}/retry`: queues one of the caller's
+/// deliveries again, due now (404 for anyone else's).
+pub(crate) async fn retry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, CompatError> {
+    market_only(&caller)?;
+    let id = path.into_inner();
+    delivery_id(&id).ok_or(ApiError::NotFound)?;
+    let (store, now) = (state.store.clone(), state.now());
+    let agent = caller.0.agent;
+    let (d, balance) = blocking(move || {
+        let d = store.retry_webhook_delivery(&agent, &id, now)?;
+        Ok((d, store.market_balance(&agent)?))
+    })
+    .await?;
+    Ok(Success::new(DeliveryView::from(&d), Some(balance)).respond(StatusCode::OK))
 }
