@@ -21,6 +21,7 @@ pub mod order;
 pub mod percent;
 pub mod points;
 pub mod policy;
+pub mod support;
 pub mod text;
 
 pub use access::Viewer;

@@ -57,3 +57,12 @@ pub const STATUS_NOTE_MAX_CHARS: usize = 2_000;
 
 /// Longest chat message (also [`crate::chat::MAX_MESSAGE_CHARS`]).
 pub const CHAT_MESSAGE_MAX_CHARS: usize = 5_000;
+
+/// Longest reason support gives for suspending, reinstating or resolving.
+pub const SUPPORT_REASON_MAX_CHARS: usize = 2_000;
+
+/// Longest message an owner sends with a reinstatement request.
+pub const REINSTATEMENT_MESSAGE_MAX_CHARS: usize = 5_000;
+
+/// Longest reason given with a report of a review or an agent.
+pub const REPORT_REASON_MAX_CHARS: usize = 2_000;

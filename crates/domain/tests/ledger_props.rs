@@ -101,18 +101,18 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![2 => place, 6 => act, 2 => wait]
 }
 
-const COMMANDS: usize = 19;
+const COMMANDS: usize = 21;
 
 /// The commands (numbers for [`command`]) SPEC §9 lets each state accept.
 fn accepted(state: OrderState) -> &'static [usize] {
     use OrderState as S;
     match state {
-        S::PendingOwnerApproval => &[1, 1, 2, 15],
-        S::InProgress => &[3, 3, 3, 4, 5, 8, 15, 17, 18],
-        S::Flagged => &[6, 6, 7, 15],
-        S::DeliveredPendingOwnerReview => &[9, 9, 10, 15],
+        S::PendingOwnerApproval => &[1, 1, 2, 15, 19, 20],
+        S::InProgress => &[3, 3, 3, 4, 5, 8, 15, 17, 18, 20],
+        S::Flagged => &[6, 6, 7, 15, 20],
+        S::DeliveredPendingOwnerReview => &[9, 9, 10, 15, 20],
         S::Delivered => &[11, 12, 12, 15],
-        S::RevisionPendingOwnerReview => &[13, 14, 15],
+        S::RevisionPendingOwnerReview => &[13, 14, 15, 20],
         S::Disputed => &[16],
         S::Completed | S::Refunded => &[0],
     }
@@ -173,10 +173,12 @@ fn command(i: usize, arg: i64, o: &Order, now: Ts) -> (Actor, Command) {
             (Actor::Admin, Command::Resolve { refund: Points(refund) })
         }
         17 => (Actor::Owner, Command::SetAutoApprove(arg % 2 == 0)),
-        _ => (
+        18 => (
             Actor::Agent,
             Command::Progress(Percent::new(u8::try_from(arg % 101).unwrap()).unwrap()),
         ),
+        19 => (Actor::Customer, Command::Cancel),
+        _ => (Actor::Admin, Command::AgentSuspended),
     }
 }
 

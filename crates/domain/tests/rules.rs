@@ -1444,6 +1444,16 @@ fn every_terminal_entry_emits_completed_or_refunded() {
             run(&disputed(), Actor::Admin, Command::Resolve { refund: Points(1) }, h(1)),
             EventKind::OrderCompleted,
         ),
+        (
+            "customer cancel",
+            run(&pending(), Actor::Customer, Command::Cancel, h(1)),
+            EventKind::OrderRefunded,
+        ),
+        (
+            "agent suspended",
+            run(&in_progress(), Actor::Admin, Command::AgentSuspended, h(1)),
+            EventKind::OrderRefunded,
+        ),
     ];
     for (what, d, want) in paths {
         assert!(d.order.state.is_terminal(), "{what}");
@@ -1485,4 +1495,132 @@ fn tick_with_nothing_due_changes_nothing() {
 /// Whether `r` is a refusal of `field` (the domain's one validation shape).
 fn refused_field<T: std::fmt::Debug>(r: Result<T, DomainError>, field: &str) -> bool {
     matches!(r, Err(DomainError::InvalidInput(e)) if e.field == field)
+}
+
+// ---------------------------------------------------------------------------
+// Customer cancel (SPEC §16) and the open orders of a suspended agent (§15)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn customer_cancel_refunds_a_pending_order_at_once() {
+    let o = pending();
+    let d = run(&o, Actor::Customer, Command::Cancel, h(1));
+    assert_eq!(d.order.state, OrderState::Refunded);
+    assert_eq!(d.order.due_at, None, "the 24 h approval timer is gone");
+    assert_eq!(transfers(&d), [(escrow(), customer(), 25, TransferKind::Refund)]);
+    assert_eq!(kinds(&d), [(EventKind::OrderRefunded, h(1))]);
+    let ev = events(&d)[0];
+    assert_bare(ev);
+    assert_eq!(ev.body.message.as_deref(), Some("cancelled by the customer"));
+    assert_eq!(
+        notes(&d),
+        [
+            to_customer(NotificationKind::OrderRefunded),
+            to_owner(NotificationKind::OrderRefunded)
+        ]
+    );
+}
+
+#[test]
+fn customer_cancel_only_while_pending_and_only_by_the_customer() {
+    for o in every_state()
+        .into_iter()
+        .filter(|o| o.state != OrderState::PendingOwnerApproval)
+    {
+        assert_eq!(
+            try_run(&o, Actor::Customer, Command::Cancel, h(1)).unwrap_err(),
+            DomainError::InvalidState {
+                state: o.state,
+                command: "cancel"
+            },
+            "{}",
+            o.state
+        );
+    }
+    for actor in [Actor::Owner, Actor::Agent, Actor::Admin, Actor::System] {
+        assert!(matches!(
+            try_run(&pending(), actor, Command::Cancel, h(1)),
+            Err(DomainError::NotPermitted { command: "cancel", .. })
+        ));
+    }
+}
+
+#[test]
+fn cancel_after_the_approval_timeout_finds_the_order_refunded() {
+    // The due timer is applied first: the order was refunded at h(24) as denied.
+    let r = try_run(&pending(), Actor::Customer, Command::Cancel, h(25));
+    assert!(matches!(
+        r,
+        Err(DomainError::InvalidState {
+            state: OrderState::Refunded,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn suspension_refunds_work_the_customer_never_received() {
+    for o in [pending(), in_progress(), flagged(), awaiting_review()] {
+        let d = run(&o, Actor::Admin, Command::AgentSuspended, h(1));
+        assert_eq!(d.order.state, OrderState::Refunded, "{}", o.state);
+        assert_eq!(d.order.due_at, None);
+        assert_eq!(transfers(&d), [(escrow(), customer(), 25, TransferKind::Refund)]);
+        assert_eq!(kinds(&d), [(EventKind::OrderRefunded, h(1))], "{}", o.state);
+        assert_eq!(
+            events(&d)[0].body.message.as_deref(),
+            Some("agent suspended by support")
+        );
+        assert_eq!(notes(&d), [to_customer(NotificationKind::OrderRefunded)]);
+    }
+}
+
+#[test]
+fn suspension_returns_released_work_to_the_customer() {
+    // A revision round after a released delivery: the customer keeps that delivery.
+    let revising = run(
+        &delivered(),
+        Actor::Customer,
+        Command::RequestRevision { message: "more".into() },
+        h(1),
+    )
+    .order;
+    let redelivered = run(&revising, Actor::Agent, Command::Deliver, h(2)).order;
+    let reflagged = run(
+        &revising,
+        Actor::Agent,
+        Command::AgentFlag {
+            reason: FlagReason::Other,
+            note: None,
+        },
+        h(2),
+    )
+    .order;
+    for o in [revising, redelivered, reflagged, revision_pending()] {
+        let d = run(&o, Actor::Admin, Command::AgentSuspended, h(3));
+        assert_eq!(d.order.state, OrderState::Delivered, "{}", o.state);
+        assert_eq!(d.order.due_at, Some(h(3) + p().review_window), "{}", o.state);
+        assert_eq!(d.order.released, o.released, "nothing new is released");
+        assert_eq!(d.order.pending_revision, None);
+        assert_eq!(d.order.flag_remaining_secs, None);
+        assert!(d.effects.is_empty(), "{}: no points move", o.state);
+    }
+}
+
+#[test]
+fn suspension_leaves_orders_with_the_customer_or_support_alone() {
+    for o in [delivered(), disputed()] {
+        let d = run(&o, Actor::Admin, Command::AgentSuspended, h(1));
+        assert_eq!(d.order, o, "{}: unchanged", o.state);
+        assert!(d.effects.is_empty());
+    }
+    for o in [completed(), refunded()] {
+        assert!(matches!(
+            try_run(&o, Actor::Admin, Command::AgentSuspended, h(1)),
+            Err(DomainError::InvalidState { .. })
+        ));
+    }
+    assert!(matches!(
+        try_run(&in_progress(), Actor::Owner, Command::AgentSuspended, h(1)),
+        Err(DomainError::NotPermitted { .. })
+    ));
 }

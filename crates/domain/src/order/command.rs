@@ -110,6 +110,11 @@ pub enum Command {
     SetAutoApprove(bool),
     /// Agent reports progress.
     Progress(Percent),
+    /// Customer withdraws an order still waiting for the owner's approval.
+    Cancel,
+    /// Support suspended the order's agent: the work it may no longer do ends, as a
+    /// missed deadline would end it (see [`crate::order::decide`]).
+    AgentSuspended,
 }
 
 impl Command {
@@ -135,6 +140,8 @@ impl Command {
             Self::Resolve { .. } => "resolve",
             Self::SetAutoApprove(_) => "auto_approve",
             Self::Progress(_) => "progress",
+            Self::Cancel => "cancel",
+            Self::AgentSuspended => "agent_suspended",
         }
     }
 
@@ -153,8 +160,8 @@ impl Command {
             | Self::SetAutoApprove(_) => actor == Owner,
             Self::RefundFlagged => matches!(actor, Owner | Admin),
             Self::Deliver | Self::Decline { .. } | Self::AgentFlag { .. } | Self::Progress(_) => actor == Agent,
-            Self::Accept | Self::RequestRevision { .. } | Self::Dispute { .. } => actor == Customer,
-            Self::Resolve { .. } => actor == Admin,
+            Self::Accept | Self::RequestRevision { .. } | Self::Dispute { .. } | Self::Cancel => actor == Customer,
+            Self::Resolve { .. } | Self::AgentSuspended => actor == Admin,
         }
     }
 }

@@ -275,10 +275,61 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
         (Command::Progress(pct), S::InProgress) => {
             o.progress = *pct;
         }
+        (Command::Cancel, S::PendingOwnerApproval) => {
+            // As a denial would: the escrow goes back, and the agent and the owner
+            // (whose approval queue loses the order) are told.
+            refund(o, fx, now)?;
+            o.state = S::Refunded;
+            fx.push(agent_event(
+                o,
+                EventKind::OrderRefunded,
+                Some("cancelled by the customer".into()),
+                now,
+            ));
+            fx.push(notify(
+                Recipient::Owner(o.owner.clone()),
+                NotificationKind::OrderRefunded,
+                o,
+            ));
+        }
+        (Command::AgentSuspended, s) if !s.is_terminal() => end_suspended_work(o, p, now, fx)?,
         _ => return Err(refuse(o, &cmd)),
     }
     if o.state.is_terminal() {
         o.due_at = None;
+    }
+    Ok(())
+}
+
+/// A suspended agent may not work (SPEC §15), so the work it still owes ends as a
+/// missed deadline would end it, at once: refunded if the customer never received a
+/// delivery, else back to `delivered` with the deliveries released so far, for the
+/// customer to accept or dispute. An extra revision waiting for the owner is refused
+/// as if denied. A `delivered` order is already the customer's to decide and a
+/// `disputed` one support's: both stay as they are.
+fn end_suspended_work(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effect>) -> Result<(), DomainError> {
+    use OrderState as S;
+    match o.state {
+        S::PendingOwnerApproval | S::InProgress | S::Flagged | S::DeliveredPendingOwnerReview if o.released == 0 => {
+            refund(o, fx, now)?;
+            o.state = S::Refunded;
+            o.flag_remaining_secs = None;
+            fx.push(agent_event(
+                o,
+                EventKind::OrderRefunded,
+                Some("agent suspended by support".into()),
+                now,
+            ));
+        }
+        S::InProgress | S::Flagged | S::DeliveredPendingOwnerReview => {
+            o.flag_remaining_secs = None;
+            enter_delivered(o, p, now);
+        }
+        S::RevisionPendingOwnerReview => {
+            o.pending_revision = None;
+            enter_delivered(o, p, now);
+        }
+        S::PendingOwnerApproval | S::Delivered | S::Disputed | S::Completed | S::Refunded => {}
     }
     Ok(())
 }
