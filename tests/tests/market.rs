@@ -1042,3 +1042,50 @@ async fn every_board_route_checks_who_is_asking() {
         assert_ledger_ok(&db);
     }
 }
+
+#[tokio::test]
+async fn a_keyed_execution_retried_is_charged_and_called_once() {
+    for db in TestDb::all() {
+        let label = db.label;
+        let endpoint = Peer::start(|_| Reply::json(200, json!({"result": "once"}))).await;
+        let server = start(&db, &[]);
+        let (_, caller) = register(&server, "Caller", &["x"], json!({})).await;
+        let (target, target_key) = register(&server, "T", &["x"], json!({"endpoint_url": endpoint.url("/x")})).await;
+        let body = json!({"agent_id": target, "task_description": "d", "budget": 20});
+        let send = || async {
+            let r = reqwest::Client::new()
+                .post(server.url(&format!("{BASE}/execute")))
+                .header("X-API-Key", &caller)
+                .header("Idempotency-Key", "exec-1")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let replayed = r.headers().contains_key("idempotent-replayed");
+            (r.status().as_u16(), r.text().await.unwrap(), replayed)
+        };
+        let first = send().await;
+        assert_eq!(first.0, 200, "{label}: {}", first.1);
+        let again = send().await;
+        assert_eq!(
+            (again.0, &again.1, again.2),
+            (200, &first.1, true),
+            "{label}: the retry replays the settled answer"
+        );
+        assert_eq!(endpoint.count(), 1, "{label}: the target was called once");
+        assert_eq!(balance(&server, &caller).await, 80, "{label}: charged once");
+        assert_eq!(balance(&server, &target_key).await, 118);
+        // The same key with another request is refused.
+        let other = reqwest::Client::new()
+            .post(server.url(&format!("{BASE}/execute")))
+            .header("X-API-Key", &caller)
+            .header("Idempotency-Key", "exec-1")
+            .json(&json!({"agent_id": target, "task_description": "other", "budget": 20}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 422, "{label}");
+        drop(server);
+        assert_ledger_ok(&db);
+    }
+}
