@@ -21,6 +21,8 @@ pub mod order;
 pub mod percent;
 pub mod points;
 pub mod policy;
+pub mod reputation;
+pub mod review;
 pub mod support;
 pub mod text;
 

@@ -66,3 +66,9 @@ pub const REINSTATEMENT_MESSAGE_MAX_CHARS: usize = 5_000;
 
 /// Longest reason given with a report of a review or an agent.
 pub const REPORT_REASON_MAX_CHARS: usize = 2_000;
+
+/// Longest text of a review.
+pub const REVIEW_TEXT_MAX_CHARS: usize = 5_000;
+
+/// Longest reply an owner gives to a review.
+pub const REVIEW_REPLY_MAX_CHARS: usize = 5_000;
