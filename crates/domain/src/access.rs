@@ -3,7 +3,7 @@
 //! here so they can be tested without a database.
 
 use crate::ids::{AgentId, UserId};
-use crate::order::{Actor, Order};
+use crate::order::{Actor, Order, OrderState};
 
 /// Who is asking, resolved by the edge from a session or an agent key. Owned, so it
 /// can cross into blocking tasks.
@@ -52,8 +52,13 @@ impl Viewer {
 
     /// Whether this viewer may download a file of the order: an order attachment
     /// (`delivery_seq = None`) for anyone who may see the order; a file of delivery
-    /// `delivery_seq` for the customer only once that delivery is released.
+    /// `delivery_seq` for the customer only once that delivery is released. Support
+    /// downloads only the files of orders in its queue — disputed or flagged (SPEC §9:
+    /// delivery files are nobody else's business, §15: support sees a dispute's).
     pub fn may_download(&self, o: &Order, delivery_seq: Option<u32>) -> bool {
+        if *self == Self::Admin && !matches!(o.state, OrderState::Disputed | OrderState::Flagged) {
+            return false;
+        }
         self.may_see(o) && delivery_seq.is_none_or(|seq| seq <= self.visible_deliveries(o))
     }
 
@@ -73,7 +78,7 @@ mod tests {
     use super::*;
     use crate::Timestamp;
     use crate::ids::OrderId;
-    use crate::order::{OrderState, WorkSpec};
+    use crate::order::WorkSpec;
     use crate::points::{FeeBps, Points};
 
     fn uid(s: &str) -> UserId {
@@ -132,7 +137,7 @@ mod tests {
         let o = order(2, 1);
         for v in everyone() {
             assert!(v.may_see(&o), "{v:?}");
-            assert!(v.may_download(&o, None), "{v:?}");
+            assert_eq!(v.may_download(&o, None), v != Viewer::Admin, "{v:?}");
         }
         for v in strangers() {
             assert!(!v.may_see(&o), "{v:?}");
@@ -152,7 +157,18 @@ mod tests {
         assert!(!c.may_download(&order(1, 0), Some(1)));
         for v in everyone().into_iter().skip(1) {
             assert_eq!(v.visible_deliveries(&o), u32::MAX, "{v:?}");
-            assert!(v.may_download(&o, Some(3)), "{v:?}");
+            assert_eq!(v.may_download(&o, Some(3)), v != Viewer::Admin, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn support_downloads_only_the_files_of_orders_in_its_queue() {
+        for state in OrderState::ALL {
+            let o = Order { state, ..order(2, 1) };
+            let queued = matches!(state, OrderState::Disputed | OrderState::Flagged);
+            assert_eq!(Viewer::Admin.may_download(&o, None), queued, "{state}");
+            assert_eq!(Viewer::Admin.may_download(&o, Some(2)), queued, "{state}");
+            assert!(Viewer::Owner(uid("o")).may_download(&o, Some(2)), "{state}");
         }
     }
 

@@ -114,7 +114,7 @@ fn accepted(state: OrderState) -> &'static [usize] {
         S::Delivered => &[11, 12, 12, 15],
         S::RevisionPendingOwnerReview => &[13, 14, 15, 20],
         S::Disputed => &[16],
-        S::Completed | S::Refunded => &[0],
+        S::Completed | S::Refunded => &[0, 20],
     }
 }
 

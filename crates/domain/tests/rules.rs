@@ -1608,17 +1608,15 @@ fn suspension_returns_released_work_to_the_customer() {
 
 #[test]
 fn suspension_leaves_orders_with_the_customer_or_support_alone() {
-    for o in [delivered(), disputed()] {
+    for o in [delivered(), disputed(), completed(), refunded()] {
         let d = run(&o, Actor::Admin, Command::AgentSuspended, h(1));
         assert_eq!(d.order, o, "{}: unchanged", o.state);
         assert!(d.effects.is_empty());
     }
-    for o in [completed(), refunded()] {
-        assert!(matches!(
-            try_run(&o, Actor::Admin, Command::AgentSuspended, h(1)),
-            Err(DomainError::InvalidState { .. })
-        ));
-    }
+    // A timer due first decides: the review window completed this order at h(72).
+    let d = run(&delivered(), Actor::Admin, Command::AgentSuspended, h(100));
+    assert_eq!(d.order.state, OrderState::Completed);
+    assert_eq!(kinds(&d), [(EventKind::OrderCompleted, t0() + p().review_window)]);
     assert!(matches!(
         try_run(&in_progress(), Actor::Owner, Command::AgentSuspended, h(1)),
         Err(DomainError::NotPermitted { .. })

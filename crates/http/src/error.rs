@@ -188,6 +188,7 @@ impl ApiError {
                 };
                 (status, e.code(), None)
             }
+            Self::Store(StoreError::Support(e)) => (S::CONFLICT, e.code(), None),
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
@@ -202,6 +203,7 @@ impl ApiError {
             Self::Store(StoreError::Approval(e)) => e.to_string(),
             Self::Store(StoreError::Chat(e)) => e.to_string(),
             Self::Store(StoreError::Market(e)) => e.to_string(),
+            Self::Store(StoreError::Support(e)) => e.to_string(),
             Self::Store(StoreError::Key(k)) => k.message().to_owned(),
             Self::Store(StoreError::Cursor(code)) => match *code {
                 "cursor_expired" => {

@@ -330,6 +330,8 @@ impl Store {
         self.read(|c| {
             let mut query = agents::table
                 .filter(agents::status.ne(AgentStatus::PendingApproval.as_str()))
+                // A suspended agent disappears from browsing (its profile still answers, suspended).
+                .filter(agents::suspended.eq(false))
                 .select(AgentCols::as_select())
                 .into_boxed();
             if let Some(cat) = &q.category {

@@ -25,6 +25,9 @@ pub enum StoreError {
     /// The AgentMarket board refused.
     #[error(transparent)]
     Market(#[from] heepr_domain::market::MarketError),
+    /// Support refused (suspension, reinstatement, a report or a resolution).
+    #[error(transparent)]
+    Support(#[from] heepr_domain::support::SupportError),
     /// An API key was refused.
     #[error("{}", .0.message())]
     Key(KeyReject),

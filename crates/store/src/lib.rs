@@ -30,6 +30,7 @@ mod rows;
 pub mod schema;
 pub mod session;
 pub mod storage;
+pub mod support;
 pub mod testing;
 pub mod user;
 mod writer;

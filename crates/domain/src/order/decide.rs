@@ -292,7 +292,7 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 o,
             ));
         }
-        (Command::AgentSuspended, s) if !s.is_terminal() => end_suspended_work(o, p, now, fx)?,
+        (Command::AgentSuspended, _) => end_suspended_work(o, p, now, fx)?,
         _ => return Err(refuse(o, &cmd)),
     }
     if o.state.is_terminal() {
@@ -306,7 +306,8 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
 /// delivery, else back to `delivered` with the deliveries released so far, for the
 /// customer to accept or dispute. An extra revision waiting for the owner is refused
 /// as if denied. A `delivered` order is already the customer's to decide and a
-/// `disputed` one support's: both stay as they are.
+/// `disputed` one support's: both stay as they are, as does an order that has ended
+/// (perhaps by a timer that was due first).
 fn end_suspended_work(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effect>) -> Result<(), DomainError> {
     use OrderState as S;
     match o.state {

@@ -7,6 +7,7 @@ pub mod market;
 mod orders;
 mod owner;
 mod public;
+pub(crate) mod support;
 mod testing;
 
 use crate::principal::{AdminUser, OwnerUser, SessionUser};
@@ -38,6 +39,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/owner/agents/{id}/revoke-key", web::post().to(owner::revoke_key))
             .route("/owner/agents/{id}/rotate", web::post().to(owner::rotate))
             .route("/owner/agents/{id}/package", web::get().to(owner::package))
+            .route(
+                "/owner/agents/{id}/reinstatement",
+                web::post().to(support::agents::request),
+            )
             // customer orders
             .route("/customer/orders", web::post().to(orders::customer::place))
             .route("/customer/orders", web::get().to(orders::read::list::<SessionUser>))
@@ -48,6 +53,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 web::post().to(orders::customer::revision),
             )
             .route("/customer/orders/{id}/flag", web::post().to(orders::customer::flag))
+            .route("/customer/orders/{id}/cancel", web::post().to(orders::customer::cancel))
             .route(
                 "/customer/orders/{id}/deliveries",
                 web::get().to(orders::read::deliveries::<SessionUser>),
@@ -101,6 +107,29 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             )
             .route("/admin/orders/{id}/resolve", web::post().to(orders::admin::resolve))
             .route("/admin/orders/{id}/refund", web::post().to(orders::admin::refund))
+            .route(
+                "/admin/orders/{id}/files/{file}",
+                web::get().to(orders::download::file::<AdminUser>),
+            )
+            .route("/admin/queue", web::get().to(support::desk::queue))
+            .route("/admin/agents/{id}", web::get().to(support::agents::record))
+            .route("/admin/agents/{id}/suspend", web::post().to(support::agents::suspend))
+            .route(
+                "/admin/agents/{id}/reinstate",
+                web::post().to(support::agents::reinstate),
+            )
+            .route(
+                "/admin/reports/{id}/resolve",
+                web::post().to(support::reports::resolve_report),
+            )
+            .route(
+                "/admin/reinstatement-requests/{id}/resolve",
+                web::post().to(support::reports::resolve_request),
+            )
+            .route("/admin/audit", web::get().to(support::desk::audit))
+            .route("/admin/ledger", web::get().to(support::desk::ledger))
+            // reports (anyone signed in)
+            .route("/reports", web::post().to(support::reports::create))
             // agent work (bearer)
             .route("/orders/{id}/deliver", web::post().to(orders::agent::deliver))
             .route(

@@ -148,7 +148,7 @@ impl Store {
         Ok(Paid { value: agent, balance })
     }
 
-    fn market_agent_as(&self, id: &AgentId, own: bool) -> Result<MarketAgent> {
+    fn market_row(&self, id: &AgentId) -> Result<MarketAgentRow> {
         let row = self.query(|c| {
             Ok(market_agents::table
                 .find(id.as_str())
@@ -156,7 +156,11 @@ impl Store {
                 .first(c)
                 .optional()?)
         })?;
-        view(row.ok_or(StoreError::NotFound)?, own)
+        row.ok_or(StoreError::NotFound)
+    }
+
+    fn market_agent_as(&self, id: &AgentId, own: bool) -> Result<MarketAgent> {
+        view(self.market_row(id)?, own)
     }
 
     /// An AgentMarket agent's public profile.
@@ -274,14 +278,7 @@ impl Store {
     /// What `POST execute` needs of its target (AgentMarket agents only: a heepr agent
     /// has no endpoint on the board).
     pub fn exec_target(&self, id: &AgentId) -> Result<ExecTarget> {
-        let r = self.query(|c| {
-            Ok(market_agents::table
-                .find(id.as_str())
-                .select(MarketAgentRow::as_select())
-                .first(c)
-                .optional()?)
-        })?;
-        let r = r.ok_or(StoreError::NotFound)?;
+        let r = self.market_row(id)?;
         Ok(ExecTarget {
             target: heepr_domain::market::execute::Target {
                 id: id.clone(),

@@ -3,7 +3,7 @@
 
 use super::tasks::{insufficient, task_plan};
 use super::{MarketPrincipal, Paid, balance_after};
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::idempotency::{ClaimRow, Once};
 use crate::order::retrying_with_pause as retrying;
 use crate::plan::Step;
@@ -141,22 +141,6 @@ impl Store {
                 .limit(500)
                 .load(c)?)
         })?;
-        let mut n = 0;
-        for id in due {
-            let Some(id) = TaskId::parse(&id) else { continue };
-            let done = retrying(|| {
-                let stored = self.load_task(&id)?;
-                match rules::abandoned(&stored.task, limit, policy, now)? {
-                    None => Ok(false),
-                    Some(d) => self.apply(&task_plan(Some(&stored), &d, now)?).map(|()| true),
-                }
-            });
-            match done {
-                Ok(d) => n += usize::from(d),
-                Err(StoreError::Market(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(n)
+        self.sweep(due, now, |t| rules::abandoned(t, limit, policy, now))
     }
 }

@@ -230,17 +230,33 @@ impl Store {
                 .limit(500)
                 .load(c)?)
         })?;
+        self.sweep(due, now, |t| rules::expire(t, now))
+    }
+
+    /// Applies `decide` to each of `ids` (a timer's due tasks), each in its own
+    /// transaction over the version it read; returns how many changed. A task a
+    /// concurrent step already moved on is skipped.
+    pub(crate) fn sweep(
+        &self,
+        ids: Vec<String>,
+        now: DateTime<Utc>,
+        decide: impl Fn(&Task) -> std::result::Result<Option<TaskDecision>, heepr_domain::market::MarketError>,
+    ) -> Result<usize> {
         let mut n = 0;
-        for id in due {
+        for id in ids {
             let Some(id) = TaskId::parse(&id) else { continue };
             let done = retrying(|| {
                 let stored = self.load_task(&id)?;
-                match rules::expire(&stored.task, now)? {
+                match decide(&stored.task)? {
                     None => Ok(false),
                     Some(d) => self.apply(&task_plan(Some(&stored), &d, now)?).map(|()| true),
                 }
-            })?;
-            n += usize::from(done);
+            });
+            match done {
+                Ok(d) => n += usize::from(d),
+                Err(StoreError::Market(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(n)
     }

@@ -44,6 +44,8 @@ pub(crate) enum NewRow {
     MarketKey(MarketKeyRow),
     Task(TaskRow),
     Fanout(FanoutRow),
+    /// Suspensions, reinstatement requests, reports, the audit log.
+    Support(crate::support::rows::SupportRow),
 }
 
 /// A targeted change to existing rows.
@@ -121,6 +123,8 @@ pub(crate) enum Change {
         agent_id: String,
         at: NaiveDateTime,
     },
+    /// A support change; it refuses on its own (see `support::rows`).
+    Support(crate::support::rows::SupportChange),
 }
 
 impl Change {
@@ -136,6 +140,7 @@ impl Change {
             Self::UpdateTask { .. } => StoreError::Contention,
             Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
             Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
+            Self::Support(_) => return None,
             Self::VoidBootstrapTokens { .. }
             | Self::RevokeApiKeys { .. }
             | Self::UserRoles { .. }
@@ -170,12 +175,14 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
         NewRow::Fanout(r) => diesel::insert_into(webhook_fanouts::table)
             .values(r)
             .execute_prepared(c)?,
+        NewRow::Support(r) => crate::support::rows::insert(c, r)?,
     };
     Ok(())
 }
 
 pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
     let changed = match ch {
+        Change::Support(s) => return crate::support::rows::change(c, s),
         Change::AgentSettings {
             id,
             expected_version,

@@ -4,7 +4,7 @@
 use super::envelope::{CompatError, Success};
 use super::principal::{Caller, MaybeCaller};
 use super::webhook::{mask, new_webhook_secret};
-use super::{checked_url, page_limit, whole};
+use super::{capability, checked_url, page_limit, whole, with_balance};
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::ratelimit::Rule;
@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_auth::SecretKind;
 use heepr_domain::AgentId;
-use heepr_domain::market::{Capability, RawRegistration};
+use heepr_domain::market::RawRegistration;
 use heepr_store::market::agents::{MarketAgent, new_agent_id};
 use serde::{Deserialize, Serialize};
 
@@ -171,20 +171,12 @@ pub(crate) async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, CompatError> {
     let q = q.into_inner();
-    let cap = q
-        .capability
-        .as_deref()
-        .map(|c| Capability::parse("capability", c))
-        .transpose()
-        .map_err(heepr_store::StoreError::from)?;
+    let cap = capability(q.capability.as_deref())?;
     let limit = page_limit(q.limit)?;
     let cursor = q.cursor.filter(|c| AgentId::parse(c).is_some());
-    let store = state.store.clone();
     let who = caller.0.map(|p| p.agent);
-    let (page, balance) = blocking(move || {
-        let page = store.market_agents(cap.as_ref(), limit, cursor.as_deref())?;
-        let balance = who.map(|a| store.market_balance(&a)).transpose()?;
-        Ok((page, balance))
+    let (page, balance) = with_balance(&state, who.as_ref(), move |s| {
+        s.market_agents(cap.as_ref(), limit, cursor.as_deref())
     })
     .await?;
     let data: Vec<AgentView> = page.items.iter().map(AgentView::from).collect();
@@ -197,14 +189,8 @@ pub(crate) async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, CompatError> {
     let id = AgentId::parse(&path.into_inner()).ok_or(ApiError::NotFound)?;
-    let store = state.store.clone();
     let who = caller.0.map(|p| p.agent);
-    let (agent, balance) = blocking(move || {
-        let agent = store.market_agent(&id)?;
-        let balance = who.map(|a| store.market_balance(&a)).transpose()?;
-        Ok((agent, balance))
-    })
-    .await?;
+    let (agent, balance) = with_balance(&state, who.as_ref(), move |s| s.market_agent(&id)).await?;
     Ok(Success::new(AgentView::from(&agent), balance).respond(StatusCode::OK))
 }
 

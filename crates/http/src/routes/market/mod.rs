@@ -129,3 +129,27 @@ fn checked_url(state: &crate::app::AppState, field: &str, url: &str) -> Result<(
         .map(drop)
         .map_err(|e| crate::error::ApiError::invalid(field, e.to_string()))
 }
+
+/// A `capability` filter from the query string (422 if it is not one).
+fn capability(raw: Option<&str>) -> Result<Option<heepr_domain::market::Capability>, crate::error::ApiError> {
+    raw.map(|c| heepr_domain::market::Capability::parse("capability", c))
+        .transpose()
+        .map_err(|e| heepr_store::StoreError::from(e).into())
+}
+
+/// Runs a read on the blocking pool, with the caller's balance when a key came with it
+/// (every authenticated answer carries one).
+async fn with_balance<T: Send + 'static>(
+    state: &actix_web::web::Data<crate::app::AppState>,
+    who: Option<&heepr_domain::AgentId>,
+    read: impl FnOnce(&heepr_store::Store) -> heepr_store::Result<T> + Send + 'static,
+) -> Result<(T, Option<i64>), crate::error::ApiError> {
+    let store = state.store.clone();
+    let who = who.cloned();
+    crate::error::blocking(move || {
+        let value = read(&store)?;
+        let balance = who.map(|a| store.market_balance(&a)).transpose()?;
+        Ok((value, balance))
+    })
+    .await
+}

@@ -2,14 +2,14 @@
 
 use super::envelope::{CompatError, Success};
 use super::principal::{Caller, MaybeCaller};
-use super::{page_limit, whole};
+use super::{capability, page_limit, whole, with_balance};
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::idempotency::once;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::market::task::RawTask;
-use heepr_domain::market::{Capability, Task, TaskStatus};
+use heepr_domain::market::{Task, TaskStatus};
 use heepr_domain::{AgentId, TaskId, Timestamp};
 use heepr_store::market::{MarketPrincipal, Paid};
 use serde::{Deserialize, Serialize};
@@ -135,20 +135,12 @@ pub(crate) async fn list(
             })
         })
         .transpose()?;
-    let cap = q
-        .capability
-        .as_deref()
-        .map(|c| Capability::parse("capability", c))
-        .transpose()
-        .map_err(heepr_store::StoreError::from)?;
+    let cap = capability(q.capability.as_deref())?;
     let limit = page_limit(q.limit)?;
     let cursor = q.cursor.filter(|c| TaskId::parse(c).is_some());
-    let store = state.store.clone();
     let who = caller.0.map(|p| p.agent);
-    let (page, balance, who) = blocking(move || {
-        let page = store.tasks(status, cap.as_ref(), limit, cursor.as_deref())?;
-        let balance = who.as_ref().map(|a| store.market_balance(a)).transpose()?;
-        Ok((page, balance, who))
+    let (page, balance) = with_balance(&state, who.as_ref(), move |s| {
+        s.tasks(status, cap.as_ref(), limit, cursor.as_deref())
     })
     .await?;
     let data: Vec<TaskView> = page.items.iter().map(|t| TaskView::of(t, who.as_ref())).collect();
@@ -165,12 +157,10 @@ pub(crate) async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, CompatError> {
     let id = task_id(&path.into_inner())?;
-    let store = state.store.clone();
     let who = caller.0;
-    let (task, balance, who) = blocking(move || {
-        let task = store.visible_task(&id, who.as_ref())?;
-        let balance = who.as_ref().map(|p| store.market_balance(&p.agent)).transpose()?;
-        Ok((task, balance, who))
+    let viewer = who.clone();
+    let (task, balance) = with_balance(&state, who.as_ref().map(|p| &p.agent), move |s| {
+        s.visible_task(&id, viewer.as_ref())
     })
     .await?;
     let view = TaskView::of(&task, who.as_ref().map(|p| &p.agent));

@@ -1,5 +1,5 @@
 //! The customer's orders (session): place, list and read, accept, ask for a revision,
-//! dispute, and fetch the released deliveries and their files.
+//! dispute, cancel while pending, and fetch the released deliveries and their files.
 
 use super::view::render_order;
 use super::{invalid, keeps_upload, read_json_body, require_json, required, respond, text, typed};
@@ -147,4 +147,15 @@ pub(crate) async fn flag(
 ) -> Result<HttpResponse, ApiError> {
     let reason = required("reason", body.into_inner().reason, limits::DISPUTE_REASON_MAX_CHARS)?;
     respond(&req, &state, Viewer::Customer(u.id), &id, Command::Dispute { reason }).await
+}
+
+/// `POST /api/customer/orders/{id}/cancel`: withdraws an order still waiting for the
+/// owner's approval; refunded at once (409 `invalid_state` once approved).
+pub(crate) async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    SessionUser(u): SessionUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    respond(&req, &state, Viewer::Customer(u.id), &id, Command::Cancel).await
 }

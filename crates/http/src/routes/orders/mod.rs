@@ -15,7 +15,7 @@ pub(crate) mod owner;
 pub(crate) mod read;
 mod view;
 
-pub(crate) use view::render_order;
+pub(crate) use view::{OrderView, render_order};
 
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};

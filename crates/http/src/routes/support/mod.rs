@@ -1,0 +1,78 @@
+//! The support desk over HTTP (SPEC §11): suspending and reinstating agents, owners'
+//! reinstatement requests, reports by anyone signed in, and what support reads — the
+//! queue, an agent's record, the audit log, the ledger check. Every admin write is
+//! audited by the store in the same plan as the action; no route changes or deletes
+//! an audit entry.
+//!
+//! One module per concern: [`agents`] (suspension, the agent's record, reinstatement
+//! requests), [`reports`] (reports and resolutions), [`desk`] (queue, audit, ledger);
+//! the bodies are in `view`.
+
+pub(crate) mod agents;
+pub(crate) mod desk;
+pub(crate) mod reports;
+mod view;
+
+use crate::error::ApiError;
+use actix_web::HttpRequest;
+use actix_web::web::Bytes;
+use heepr_domain::MultiLine;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// The optional body of an admin action: `{"reason"?}`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reason {
+    pub(crate) reason: Option<String>,
+}
+
+/// Required free text under the domain's rules.
+fn required(field: &'static str, v: Option<String>, max: usize) -> Result<MultiLine, ApiError> {
+    Ok(MultiLine::required(field, v.as_deref().unwrap_or_default(), max)?)
+}
+
+/// Optional free text under the domain's rules (empty → `None`).
+fn optional(field: &'static str, v: Option<String>, max: usize) -> Result<Option<MultiLine>, ApiError> {
+    Ok(MultiLine::optional(field, v.as_deref(), max)?)
+}
+
+/// A body that may be left out (an empty body is `T::default()`), but that, when sent,
+/// must be JSON of the expected shape: a misspelt field is refused, never ignored.
+pub(crate) fn optional_body<T: DeserializeOwned + Default>(req: &HttpRequest, body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            let t = t.trim().to_ascii_lowercase();
+            t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+        });
+    if !json {
+        return Err(ApiError::UnsupportedMediaType("send application/json"));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadJson(e.to_string()))
+}
+
+/// `?limit=` of a page: 1–100, `default` when absent.
+fn page_limit(limit: Option<i64>, default: i64) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 100"));
+    }
+    Ok(limit)
+}
+
+/// `?cursor=`: a previous page's `next`.
+fn page_cursor(cursor: Option<&str>) -> Result<Option<(chrono::NaiveDateTime, String)>, ApiError> {
+    cursor
+        .map(|c| {
+            heepr_store::support::parse_cursor(c)
+                .ok_or_else(|| ApiError::invalid("cursor", "pass the `next` value of a previous page"))
+        })
+        .transpose()
+}
