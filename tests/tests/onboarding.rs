@@ -39,13 +39,18 @@ impl ScriptedAgent {
         r.status() == 200
     }
 
-    /// STEP 1 + 2: register with the token written in SKILL.md, store the key (0600).
+    /// STEP 1 + 2: register with the token of `.heepr-bootstrap-token`, store the key (0600).
     async fn step1_register(&self) -> Value {
         let skill_md = std::fs::read_to_string(self.dir.join("SKILL.md")).unwrap();
-        let token = skill_md
-            .split(|c: char| c.is_whitespace() || c == '`' || c == '"' || c == '\'')
-            .find(|w| w.starts_with("bs_") && w.len() == 67)
-            .expect("SKILL.md carries the bootstrap token");
+        let token = std::fs::read_to_string(self.dir.join(".heepr-bootstrap-token")).unwrap();
+        assert!(
+            token.starts_with("bs_") && token.len() == 67,
+            "the Skill Setup carries the token"
+        );
+        assert!(
+            !skill_md.contains(&token),
+            "SKILL.md is shipped as hashed, without the token"
+        );
         let skill_json: Value =
             serde_json::from_str(&std::fs::read_to_string(self.dir.join("skill.json")).unwrap()).unwrap();
         let agent_id = skill_json["agent_id"].as_str().unwrap();
@@ -113,7 +118,14 @@ async fn scripted_agent_follows_skill_md_from_bundle_to_revocation() {
         let names = unzip(&zip, &dir.0);
         assert_eq!(
             names,
-            ["API.md", "HEARTBEAT_EVENTS.md", "RULES.md", "SKILL.md", "skill.json"]
+            [
+                ".heepr-bootstrap-token",
+                "API.md",
+                "HEARTBEAT_EVENTS.md",
+                "RULES.md",
+                "SKILL.md",
+                "skill.json"
+            ]
         );
         let agent = ScriptedAgent {
             dir: dir.0.clone(),

@@ -2,8 +2,9 @@
 //! API.md and skill.json, rendered from templates embedded in the binary.
 //!
 //! Rendering is deterministic (no clock, no randomness), so the same agent settings
-//! always give the same `content_hash`. The bootstrap token is never part of the hashed
-//! content: [`Package::skill_md_with_token`] injects it into one delimited line.
+//! always give the same `content_hash`. Every listed file is hashed exactly as shipped:
+//! the bootstrap token travels in a file of its own, [`TOKEN_FILE`], which only the
+//! Skill Setup zip carries and skill.json does not list (SPEC §16).
 
 use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,14 @@ pub fn is_package_file(name: &str) -> bool {
     PACKAGE_FILES.contains(&name)
 }
 
-/// The token line of a token-free SKILL.md (on a line of its own).
-const NO_TOKEN: &str = "Bootstrap token: none in this copy — regenerate one from your owner dashboard.";
+/// The Skill Setup zip's file holding the one-time bootstrap token (not hashed, not listed).
+pub const TOKEN_FILE: &str = ".heepr-bootstrap-token";
+
+/// How skill.json says `content_hash` is computed.
+const CONTENT_HASH_OF: &str = "hex SHA-256 of \"<name>\\n<sha256>\\n\" per entry of files, sorted by name (not listed: skill.json, .heepr-bootstrap-token)";
+
+/// The package format; skill.json carries it as `version`.
+pub const PACKAGE_VERSION: u32 = 2;
 
 /// The Markdown files, in package order; skill.json follows them.
 const MARKDOWN_FILES: [&str; 4] = ["SKILL.md", "HEARTBEAT_EVENTS.md", "RULES.md", "API.md"];
@@ -137,7 +144,7 @@ pub struct TierInfo {
 pub struct PackageFile {
     /// File name.
     pub name: &'static str,
-    /// Content (SKILL.md without a token).
+    /// Content, exactly as shipped.
     pub content: String,
     /// Hex SHA-256 of `content`.
     pub sha256: String,
@@ -165,25 +172,40 @@ pub struct Package {
     pub content_hash: String,
 }
 
-/// skill.json, with keys in this order.
-#[derive(Serialize)]
-struct SkillJson<'a> {
-    agent_id: &'a str,
-    name: &'a str,
-    base_url: &'a str,
-    poll_minutes: u32,
-    categories: &'a [String],
-    accept_mode: &'a str,
-    files: Vec<FileEntry<'a>>,
-    content_hash: &'a str,
-}
-
 /// One entry of skill.json's `files`.
 #[derive(Serialize)]
 struct FileEntry<'a> {
     name: &'a str,
     sha256: &'a str,
     bytes: u64,
+}
+
+/// skill.json: one key per line, in this order, and one line per listed file (pretty
+/// printing spent a fifth of the file on indentation).
+fn skill_json(ctx: &SkillContext, index: &[&PackageFile], content_hash: &str) -> Result<String, SkillError> {
+    let files = index
+        .iter()
+        .map(|f| {
+            serde_json::to_string(&FileEntry {
+                name: f.name,
+                sha256: &f.sha256,
+                bytes: f.bytes,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    fn j<T: Serialize + ?Sized>(v: &T) -> Result<String, serde_json::Error> {
+        serde_json::to_string(v)
+    }
+    let fields = [
+        ("version", j(&PACKAGE_VERSION)?),
+        ("agent_id", j(&ctx.agent_id)?),
+        ("poll_minutes", j(&ctx.poll_minutes)?),
+        ("files", format!("[\n    {}\n  ]", files.join(",\n    "))),
+        ("content_hash", j(content_hash)?),
+        ("content_hash_of", j(CONTENT_HASH_OF)?),
+    ];
+    let lines: Vec<String> = fields.iter().map(|(k, v)| format!("  \"{k}\": {v}")).collect();
+    Ok(format!("{{\n{}\n}}\n", lines.join(",\n")))
 }
 
 fn template(name: &'static str) -> Result<String, SkillError> {
@@ -210,27 +232,20 @@ fn skill_name(agent_id: &str) -> String {
 /// the same bytes and the same `content_hash`.
 pub fn render(ctx: &SkillContext) -> Result<Package, SkillError> {
     let name = text::inline(&ctx.agent_name);
-    let categories = text::list(&ctx.categories, "none");
     let front_description = serde_json::to_string(&format!(
-        "Work orders on the heepr marketplace ({}) as the agent \"{name}\" ({}; categories: {categories}): \
-         register, poll for orders every {} minutes, deliver, decline or flag. Use when told to start, stop or \
-         check heepr work.",
+        "Work heepr orders ({}) as {name} ({}): start, stop, status.",
         text::inline(&ctx.base_url),
         text::inline(&ctx.agent_id),
-        ctx.poll_minutes,
     ))?;
-    let poll_seconds = (u64::from(ctx.poll_minutes) * 60).to_string();
-    let vars: [(&str, String); 21] = [
+    let vars: [(&str, String); 17] = [
         ("skill_name", skill_name(&ctx.agent_id)),
         ("front_description", front_description),
         ("identity", sections::identity(ctx)),
-        ("token_line", NO_TOKEN.to_owned()),
+        ("identity_short", sections::identity_short(ctx)),
         ("agent_id", text::inline(&ctx.agent_id)),
         ("agent_name", name),
         ("base_url", text::inline(&ctx.base_url)),
         ("poll_minutes", ctx.poll_minutes.to_string()),
-        ("poll_seconds", poll_seconds),
-        ("categories", categories),
         ("skills", text::list(&ctx.skills, "none listed")),
         ("description", text::block(&ctx.description, "(no description yet)")),
         ("accept_mode", text::inline(&ctx.accept_mode)),
@@ -249,10 +264,9 @@ pub fn render(ctx: &SkillContext) -> Result<Package, SkillError> {
         ("rules", text::bullets(&ctx.platform_rules)),
         ("keys_table", sections::keys_table()),
         ("event_kinds", sections::event_kinds()),
-        ("example", sections::example(ctx)?),
-        ("gigs", sections::gigs(ctx)),
     ];
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let generated = [("example", sections::example(ctx)?), ("gigs", sections::gigs(ctx))];
+    let vars: Vec<(&str, &str)> = vars.iter().chain(&generated).map(|(k, v)| (*k, v.as_str())).collect();
     let mut files = MARKDOWN_FILES
         .into_iter()
         .map(|name| Ok(PackageFile::new(name, text::fill(name, &template(name)?, &vars)?)))
@@ -266,24 +280,7 @@ pub fn render(ctx: &SkillContext) -> Result<Package, SkillError> {
             .map(|f| format!("{}\n{}\n", f.name, f.sha256))
             .collect::<String>(),
     ));
-    let skill_json = SkillJson {
-        agent_id: &ctx.agent_id,
-        name: &ctx.agent_name,
-        base_url: &ctx.base_url,
-        poll_minutes: ctx.poll_minutes,
-        categories: &ctx.categories,
-        accept_mode: &ctx.accept_mode,
-        files: index
-            .iter()
-            .map(|f| FileEntry {
-                name: f.name,
-                sha256: &f.sha256,
-                bytes: f.bytes,
-            })
-            .collect(),
-        content_hash: &content_hash,
-    };
-    let skill_json = serde_json::to_string_pretty(&skill_json)? + "\n";
+    let skill_json = skill_json(ctx, &index, &content_hash)?;
     files.push(PackageFile::new("skill.json", skill_json));
     Ok(Package { files, content_hash })
 }
@@ -294,41 +291,20 @@ impl Package {
         self.files.iter().find(|f| f.name == name)
     }
 
-    /// SKILL.md with the bootstrap token injected (`Some`), or with the line telling the
-    /// owner to regenerate one from the dashboard (`None`). Hashes always cover the
-    /// token-free rendering.
-    pub fn skill_md_with_token(&self, token: Option<&str>) -> String {
-        let content = self.file("SKILL.md").map(|f| f.content.as_str()).unwrap_or_default();
-        let Some(token) = token else {
-            return content.to_owned();
-        };
-        let token = text::inline(token).replace('`', "");
-        let marker = format!("\n{NO_TOKEN}\n");
-        match content.find(&marker) {
-            Some(at) => format!(
-                "{}\nBootstrap token: `{token}` (single use, valid for 7 days; never share it).\n{}",
-                &content[..at],
-                &content[at + marker.len()..]
-            ),
-            None => content.to_owned(),
-        }
-    }
-
-    /// A flat zip of all five files; SKILL.md carries the token when given. The bytes
-    /// are deterministic (fixed timestamps).
+    /// The Skill Setup zip: every file as listed, flat, plus [`TOKEN_FILE`] (mode 600)
+    /// when a token is given. The bytes are deterministic (fixed timestamps).
     pub fn bundle_zip(&self, token: Option<&str>) -> Result<Vec<u8>, SkillError> {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(zip::DateTime::default())
-            .unix_permissions(0o644);
+            .last_modified_time(zip::DateTime::default());
         for f in &self.files {
-            zip.start_file(f.name, opts)?;
-            if f.name == "SKILL.md" {
-                zip.write_all(self.skill_md_with_token(token).as_bytes())?;
-            } else {
-                zip.write_all(f.content.as_bytes())?;
-            }
+            zip.start_file(f.name, opts.unix_permissions(0o644))?;
+            zip.write_all(f.content.as_bytes())?;
+        }
+        if let Some(token) = token {
+            zip.start_file(TOKEN_FILE, opts.unix_permissions(0o600))?;
+            zip.write_all(token.as_bytes())?;
         }
         Ok(zip.finish()?.into_inner())
     }

@@ -2,7 +2,9 @@ use super::*;
 use heepr_domain::EventKind;
 use std::io::Read;
 
-fn ctx() -> SkillContext {
+mod prose;
+
+pub(crate) fn ctx() -> SkillContext {
     SkillContext {
         agent_id: "agt_01TEST".into(),
         agent_name: "Rusty".into(),
@@ -60,8 +62,21 @@ fn ctx() -> SkillContext {
     }
 }
 
-fn content<'a>(p: &'a Package, name: &str) -> &'a str {
+pub(crate) fn content<'a>(p: &'a Package, name: &str) -> &'a str {
     &p.file(name).unwrap().content
+}
+
+/// The files of a zip, by name.
+fn unzip(zip: Vec<u8>) -> Vec<(String, Vec<u8>, Option<u32>)> {
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    (0..a.len())
+        .map(|i| {
+            let mut f = a.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            (f.name().unwrap().to_string(), bytes, f.unix_mode())
+        })
+        .collect()
 }
 
 #[test]
@@ -118,11 +133,16 @@ fn content_hash_is_sha256_of_sorted_name_hash_lines() {
     }
 
     let json: serde_json::Value = serde_json::from_str(content(&p, "skill.json")).unwrap();
+    assert_eq!(json["version"], 2);
     assert_eq!(json["content_hash"], p.content_hash.as_str());
     assert_eq!(json["agent_id"], "agt_01TEST");
-    assert_eq!(json["name"], "Rusty");
-    assert_eq!(json["base_url"], "https://heepr.example");
     assert_eq!(json["poll_minutes"], 20);
+    let how = json["content_hash_of"].as_str().unwrap();
+    assert!(
+        how.contains(r#""<name>\n<sha256>\n""#) && how.contains("sorted by name"),
+        "{how}"
+    );
+    assert!(how.contains(TOKEN_FILE), "says the token file is not listed");
     let files = json["files"].as_array().unwrap();
     let names: Vec<&str> = files.iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["API.md", "HEARTBEAT_EVENTS.md", "RULES.md", "SKILL.md"]);
@@ -133,47 +153,51 @@ fn content_hash_is_sha256_of_sorted_name_hash_lines() {
     }
 }
 
+/// What a runtime checking integrity does with the unzipped Skill Setup: every file
+/// skill.json lists hashes to its entry, and the content hash follows from them by the
+/// rule skill.json states. The token is in its own private file, nowhere else.
 #[test]
-fn token_is_injected_but_never_hashed() {
-    let p = render(&ctx()).unwrap();
-    let with = p.skill_md_with_token(Some("bs_secret123"));
-    assert!(with.contains("\nBootstrap token: `bs_secret123` "));
-    assert_eq!(with.matches("bs_secret123").count(), 1);
-    assert!(!with.contains("none in this copy"));
-    let without = p.skill_md_with_token(None);
-    assert!(!without.contains("bs_"));
-    assert!(without.contains(&format!("\n{NO_TOKEN}\n")));
-    assert_eq!(without, content(&p, "SKILL.md"));
-    assert!(!content(&p, "SKILL.md").contains("bs_secret123"));
-    assert_eq!(render(&ctx()).unwrap().content_hash, p.content_hash);
-    // Only the token line differs.
-    let changed: Vec<_> = with.lines().zip(without.lines()).filter(|(a, b)| a != b).collect();
-    assert_eq!(changed.len(), 1);
-    assert_eq!(with.lines().count(), without.lines().count());
-}
-
-#[test]
-fn bundle_holds_all_files_with_the_token_in_skill_md() {
+fn setup_zip_ships_every_listed_file_exactly_as_hashed_and_the_token_apart() {
     let p = render(&ctx()).unwrap();
     for token in [Some("bs_tok"), None] {
-        let zip = p.bundle_zip(token).unwrap();
-        let mut a = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
-        let mut names: Vec<String> = (0..a.len())
-            .map(|i| a.by_index(i).unwrap().name().unwrap().to_string())
-            .collect();
+        let files = unzip(p.bundle_zip(token).unwrap());
+        let mut names: Vec<&str> = files.iter().map(|(n, _, _)| n.as_str()).collect();
         names.sort();
+        let mut want = vec![
+            TOKEN_FILE,
+            "API.md",
+            "HEARTBEAT_EVENTS.md",
+            "RULES.md",
+            "SKILL.md",
+            "skill.json",
+        ];
+        if token.is_none() {
+            want.remove(0);
+        }
+        assert_eq!(names, want);
+        let shipped = |name: &str| &files.iter().find(|(n, _, _)| n == name).unwrap().1;
+        let json: serde_json::Value = serde_json::from_slice(shipped("skill.json")).unwrap();
+        let mut lines = Vec::new();
+        for f in json["files"].as_array().unwrap() {
+            let name = f["name"].as_str().unwrap();
+            let bytes = shipped(name);
+            assert_eq!(f["sha256"], hex::encode(Sha256::digest(bytes)).as_str(), "{name}");
+            assert_eq!(f["bytes"], bytes.len(), "{name}");
+            lines.push(format!("{name}\n{}\n", f["sha256"].as_str().unwrap()));
+        }
+        lines.sort();
         assert_eq!(
-            names,
-            ["API.md", "HEARTBEAT_EVENTS.md", "RULES.md", "SKILL.md", "skill.json"]
+            json["content_hash"],
+            hex::encode(Sha256::digest(lines.concat().as_bytes())).as_str()
         );
-        for f in &p.files {
-            let mut got = String::new();
-            a.by_name(f.name).unwrap().read_to_string(&mut got).unwrap();
-            if f.name == "SKILL.md" {
-                assert_eq!(got, p.skill_md_with_token(token));
-                assert_eq!(got.contains("`bs_tok`"), token.is_some());
+        for (name, bytes, mode) in &files {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            if name == TOKEN_FILE {
+                assert_eq!(text, "bs_tok");
+                assert_eq!(mode.map(|m| m & 0o777), Some(0o600));
             } else {
-                assert_eq!(got, f.content, "{}", f.name);
+                assert!(!text.contains("bs_tok"), "{name} carries no token");
+                assert_eq!(mode.map(|m| m & 0o777), Some(0o644), "{name}");
             }
         }
     }
@@ -183,32 +207,38 @@ fn bundle_holds_all_files_with_the_token_in_skill_md() {
 fn every_event_kind_and_compact_key_is_documented() {
     let p = render(&ctx()).unwrap();
     let hb = content(&p, "HEARTBEAT_EVENTS.md");
+    let carried = "Every event has `id k ts o`; `new_order` and `owner_approved_order` add `g tr p dl in sc br at \
+                   rl sf`, `revision_request` those and `m rh`; `scope_change` adds `dl sc m sf`; \
+                   `owner_denied_order` and `order_refunded` add `m`.";
+    assert!(hb.contains(carried), "which keys each kind carries");
     for k in EventKind::ALL {
-        assert!(hb.contains(&format!("### `{}`", k.as_str())), "{k} has a section");
-        for key in sections::keys_of(k) {
-            assert!(
-                hb.contains(&format!("| `{key}` |")),
-                "{key} (on {k}) is in the keys table"
-            );
-        }
+        assert!(hb.contains(&format!("\n- `{}`: ", k.as_str())), "{k} says what to do");
     }
     for key in [
         "id", "k", "ts", "o", "g", "tr", "p", "dl", "in", "sc", "br", "at", "rl", "sf", "m", "rh",
     ] {
-        assert!(hb.contains(&format!("| `{key}` |")), "{key}");
+        assert!(hb.contains(&format!("`{key}` ")), "{key} is explained");
     }
-    for sub in ["\"n\"", "\"u\"", "\"b\"", "\"ct\"", "\"h\"", "\"by\""] {
+    for sub in [
+        "`n` name",
+        "`u` URL",
+        "`b` bytes",
+        "`ct` type",
+        "`h` sha256",
+        "`by` (`customer`|`owner`)",
+    ] {
         assert!(hb.contains(sub), "{sub}");
     }
     for needle in [
-        "every **20 minutes**",
+        "your owner sets the cadence (1–60 minutes)",
         "exactly `{}`",
         "at most 100 events",
         "`next`",
-        "at least once",
-        "dedupe by `id`",
-        "?since=",
-        "No malware.",
+        "at least\nonce",
+        "`?wait=<1–60>` holds the answer until an event\nis committed",
+        "`?since=<id>` repeats",
+        "`since=0`",
+        "`410 cursor_expired`",
     ] {
         assert!(hb.contains(needle), "{needle}");
     }
@@ -235,37 +265,27 @@ fn heartbeat_example_is_a_new_order_with_exactly_its_keys() {
 }
 
 #[test]
-fn api_md_lists_endpoints_gigs_and_tiers() {
+fn api_md_shows_every_call_gigs_and_tiers() {
     let p = render(&ctx()).unwrap();
     let api = content(&p, "API.md");
-    for endpoint in [
-        "POST {{base}}/api/agent/register",
-        "{{base}}/api/skill",
-        "{{base}}/api/agents/agt_01TEST/skill/HEARTBEAT_EVENTS.md",
-        "{{base}}/api/events",
-        "{{base}}/api/events?since=",
-        "POST {{base}}/api/orders/<order id>/deliver",
-        "POST {{base}}/api/orders/<order id>/decline",
-        "POST {{base}}/api/orders/<order id>/flag",
-        "POST {{base}}/api/status",
-        "{{base}}/api/orders/<order id>/attachments/<file id>",
-    ] {
-        let endpoint = endpoint.replace("{{base}}", "https://heepr.example");
-        assert!(api.contains(&endpoint), "{endpoint}");
-    }
     for needle in [
-        "Idempotency-Key",
-        r#"{"error": {"code": "…", "message": "…"}}"#,
-        "-F files=@",
-        "out_of_scope",
-        "missing_information",
-        "policy_violation",
-        "### Fix a bug (`gig_01A`, category `code`)",
-        "| Basic | 25 | 2 | 1 |",
-        "| Pro | 60 | 1 | 3 |",
-        "| `repo` | Repository URL | url | yes |",
-        "one of: 2021, 2024",
+        "B=https://heepr.example/api; A=\"Authorization: Bearer $(cat .heepr-marketplace-key)\"",
+        "curl -s -X POST $B/orders/$O/deliver -H \"$A\" -H \"Idempotency-Key: $E:deliver\" -H \"$J\" -d @delivery.json",
+        "curl -s -X POST $B/orders/$O/decline -H \"$A\" -H \"Idempotency-Key: $E:decline\"",
+        "curl -s -X POST $B/orders/$O/flag -H \"$A\" -H \"Idempotency-Key: $E:flag\"",
+        "curl -s -X POST $B/status -H \"$A\" -H \"Idempotency-Key: $E:progress:50\"",
+        "curl -s -f -o \"$N\" -H \"$A\" \"$U\"",
+        "`GET /api/skill`",
+        "`GET\n  /api/agents/agt_01TEST/skill/<file>`",
+        "`422 idempotency_key_reused`",
+        "`status:$(date +%s)`",
+        "`-F files=@<path>`",
+        "### Fix a bug\nOne bug, with a regression test.\nTiers: Basic 25/2/1 · Pro 60/1/3\n",
+        "`repo` Repository URL (url, required)",
+        "`edition` Rust edition (one of 2021, 2024)",
+        "`log` Failing test output (file, named in `at`)",
         "`delivered_pending_owner_review`",
+        "as skill.json defines it",
     ] {
         assert!(api.contains(needle), "{needle}");
     }
@@ -279,39 +299,43 @@ fn skill_md_walks_through_the_steps_with_real_urls() {
     let front = &s[4..s[4..].find("\n---\n").unwrap() + 4];
     let description = front.lines().nth(1).unwrap().strip_prefix("description: ").unwrap();
     let description: String = serde_json::from_str(description).unwrap();
-    assert!(description.contains("Rusty") && description.contains("every 20 minutes"));
+    assert!(description.contains("Rusty") && description.contains("https://heepr.example"));
     let mut at = 0;
     for step in [
         "## STEP 0",
         "## STEP 1",
         "## STEP 2",
         "## STEP 3",
+        "## Doing the work",
         "## Start and stop",
-        "## Self-update",
     ] {
         let found = s[at..].find(step).unwrap_or_else(|| panic!("{step} in order"));
         at += found;
     }
     for needle in [
-        ".heepr-marketplace-key",
-        "chmod 600",
-        "-H \"Authorization: Bearer $(cat .heepr-marketplace-key)\" https://heepr.example/api/skill",
+        "-H \"Authorization: Bearer $(cat .heepr-marketplace-key 2>/dev/null)\" https://heepr.example/api/skill",
         "curl -s -X POST https://heepr.example/api/agent/register",
-        "-H \"Authorization: Bootstrap $BOOTSTRAP_TOKEN\"",
+        "-H \"Authorization: Bootstrap $(cat .heepr-bootstrap-token)\"",
         r#"-d '{"agent_id": "agt_01TEST"}'"#,
+        "chmod 600 .heepr-marketplace-key",
         "bootstrap_unknown",
         "bootstrap_used",
         "bootstrap_expired",
         "active_key_exists",
-        "https://heepr.example/api/events",
-        "?since=<last id>",
-        "`{}` means there is nothing to do",
-        "sleep 1200",
-        "content_hash",
-        "https://heepr.example/api/agents/agt_01TEST/skill/$f",
-        "{\"status\": \"paused\"}",
+        "B=https://heepr.example/api",
+        "\"$B/events?wait=60\"",
+        "https://heepr.example/api/events?since=$(cat .heepr-cursor 2>/dev/null || echo 0)",
+        "for i in $(seq 20); do",
+        "If-None-Match",
+        "$B/agents/agt_01TEST/skill/$f",
         "Sends a regression test with every fix.",
-        "Skills: rust, tokio",
+        "Skills: rust, tokio.",
+        "> Rusty · `agt_01TEST` · https://heepr.example · every 20 min · code, data · `auto`\n",
+        // The precedence rule and the definition of "long".
+        "latest revision message (`m`) wins over the order inputs (`in`",
+        "and those over the gig description",
+        "The scope is `sc`, else the gig description\n  and tier",
+        "An order is long when `dl` is over 24 hours away",
     ] {
         assert!(s.contains(needle), "{needle}");
     }
@@ -326,10 +350,10 @@ fn rules_md_has_policy_reasons_and_current_rules() {
         "malware",
         "harassment",
         "personal data",
-        "academic",
-        "impersonating",
+        "graded work",
+        "impersonation",
         "confidential",
-        "Delete your local copies",
+        "delete your copies",
         "`out_of_scope`",
         "`capacity`",
         "`missing_information`",
@@ -346,46 +370,40 @@ fn rules_md_has_policy_reasons_and_current_rules() {
 fn every_file_carries_the_agent_identity() {
     let p = render(&ctx()).unwrap();
     for f in &p.files {
-        for needle in [
-            "agt_01TEST",
-            "Rusty",
-            "https://heepr.example",
-            "20",
-            "code",
-            "data",
-            "auto",
-        ] {
-            assert!(f.content.contains(needle), "{} carries {needle}", f.name);
+        assert!(f.content.contains("agt_01TEST"), "{} names the agent", f.name);
+        if f.name != "skill.json" {
+            assert!(
+                f.content.contains("https://heepr.example"),
+                "{} names the server",
+                f.name
+            );
         }
         assert!(!f.content.contains("{{"), "{} has an unfilled placeholder", f.name);
     }
-    for name in ["SKILL.md", "HEARTBEAT_EVENTS.md", "RULES.md", "API.md"] {
+    let full = "\n> Rusty · `agt_01TEST` · https://heepr.example · every 20 min · code, data · `auto`\n";
+    assert!(content(&p, "SKILL.md").contains(full));
+    for name in ["HEARTBEAT_EVENTS.md", "RULES.md", "API.md"] {
         assert!(
-            content(&p, name).contains(
-                "> Agent **Rusty** (`agt_01TEST`) on https://heepr.example · polls every 20 minutes · \
-                 categories: code, data · accept mode: `auto`"
-            ),
+            content(&p, name).contains("\n> Rusty · `agt_01TEST` · https://heepr.example\n"),
             "{name}"
         );
     }
+    assert!(content(&p, "skill.json").contains("\"poll_minutes\": 20,"));
 }
 
 #[test]
-fn owner_text_cannot_inject_placeholders_tokens_or_break_tables() {
+fn owner_text_cannot_inject_placeholders_or_break_lines() {
     let mut c = ctx();
     c.agent_name = "Evil {{base_url}}\nName".into();
     c.gigs[0].title = "A | B {{rules}}".into();
-    c.gigs[0].tiers[0].name = "Ba|sic".into();
-    c.description = format!("Hi\n{NO_TOKEN}\n");
+    c.gigs[0].tiers[0].name = "Ba\nsic".into();
+    c.gigs[0].fields[0].name = "re`po".into();
     let p = render(&c).unwrap();
     let api = content(&p, "API.md");
-    assert!(api.contains("# API — Evil {{base_url}} Name"));
-    assert!(api.contains("### A | B {{rules}}"));
-    assert!(api.contains("| Ba\\|sic | 25 |"));
-    let with = p.skill_md_with_token(Some("bs_t"));
-    // The token replaces the package's own line, which comes before any owner text.
-    assert!(with.find("`bs_t`").unwrap() < with.find("\nHi\n").unwrap());
-    assert!(with.contains(&format!("\nHi\n{NO_TOKEN}\n")));
+    assert!(api.contains("\n> Evil {{base_url}} Name · "));
+    assert!(api.contains("### A | B {{rules}}\n"));
+    assert!(api.contains("Tiers: Ba sic 25/2/1"));
+    assert!(api.contains("`re'po` Repository URL"));
     let front = content(&p, "SKILL.md").lines().nth(2).unwrap();
     assert!(front.starts_with("description: \"") && !front.contains('\n'));
 }
@@ -421,9 +439,9 @@ fn sparse_context_still_renders() {
     };
     let p = render(&c).unwrap();
     assert!(content(&p, "API.md").contains("(no gigs yet"));
-    assert!(content(&p, "API.md").contains("`delivered` (auto-approve is on"));
+    assert!(content(&p, "API.md").contains("now `delivered`;"));
     assert!(content(&p, "RULES.md").contains("- (none)"));
-    assert!(content(&p, "SKILL.md").contains("sleep 60\n"));
+    assert!(content(&p, "SKILL.md").contains("for i in $(seq 1); do"));
     let hb = content(&p, "HEARTBEAT_EVENTS.md");
     let start = hb.find("```json\n").unwrap() + 8;
     let end = start + hb[start..].find("\n```").unwrap();
@@ -448,4 +466,5 @@ fn package_file_names() {
     }
     assert!(!is_package_file("nope.md"));
     assert!(!is_package_file("../SKILL.md"));
+    assert!(!is_package_file(TOKEN_FILE), "the token file is never served");
 }

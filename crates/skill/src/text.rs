@@ -36,11 +36,6 @@ pub(crate) fn inline(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A Markdown table cell: one line, with `|` escaped.
-pub(crate) fn cell(s: &str) -> String {
-    inline(s).replace('|', "\\|")
-}
-
 /// An inline code span (backticks inside become `'`).
 pub(crate) fn code(s: &str) -> String {
     format!("`{}`", inline(s).replace('`', "'"))

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_auth::SecretKind;
 use heepr_domain::{Actor, Command, OrderId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 #[derive(Deserialize)]
@@ -71,10 +71,21 @@ pub(crate) async fn skill(
     if etag_matches(&req, &package.content_hash) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
+    let body = package.file("SKILL.md").map(|f| f.content.as_str()).unwrap_or_default();
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .json(json!({ "body": package.skill_md_with_token(None), "content_hash": package.content_hash })))
+        .json(SkillView {
+            body,
+            content_hash: &package.content_hash,
+        }))
+}
+
+/// `GET /api/skill`: SKILL.md as listed in skill.json, and the package's hash.
+#[derive(Serialize)]
+struct SkillView<'a> {
+    body: &'a str,
+    content_hash: &'a str,
 }
 
 /// One file of the agent's own package; anyone else's is 404, like an unknown file.
@@ -90,12 +101,7 @@ pub(crate) async fn skill_file(
     let store = state.store.clone();
     let a = blocking(move || Ok(store.agent(&id)?)).await?;
     let package = skill::render(&state, &a)?;
-    let f = package.file(&file).ok_or(ApiError::NotFound)?;
-    let content = if file == "SKILL.md" {
-        package.skill_md_with_token(None)
-    } else {
-        f.content.clone()
-    };
+    let content = package.file(&file).ok_or(ApiError::NotFound)?.content.clone();
     let ct = if file.ends_with(".json") {
         "application/json"
     } else {

@@ -176,7 +176,7 @@ pub(crate) async fn approve(
         "bootstrap_token": token.plaintext,
         "bootstrap_expires_at": expires,
         "content_hash": package.content_hash,
-        "skill_md": package.skill_md_with_token(Some(&token.plaintext)),
+        "skill_md": package.file("SKILL.md").map(|f| f.content.as_str()),
         "bundle": {
             "filename": format!("heepr-skill-{}.zip", a.id),
             "zip_base64": base64::engine::general_purpose::STANDARD.encode(zip),
