@@ -253,9 +253,18 @@ async fn suspension_ends_open_work_and_reinstatement_restores_orders() {
         let (_, p) = get(&customer, &server, &format!("/api/agents/{agent}")).await;
         assert_eq!(p["suspended"], false);
 
-        // Suspend: the work it still owes ends.
-        let (s, out) = post(&support, &server, &suspend, json!({"reason": "fake deliverables"})).await;
+        // Suspend: the work it still owes ends. Once per Idempotency-Key.
+        let keyed = || {
+            support
+                .post(server.url(&suspend))
+                .header("Idempotency-Key", "suspend-1")
+                .json(&json!({"reason": "fake deliverables"}))
+        };
+        let (s, out) = json_of(keyed().send().await.unwrap()).await;
         assert_eq!(s, 200, "{out}");
+        let replay = keyed().send().await.unwrap();
+        assert_eq!(replay.headers()["idempotent-replayed"], "true");
+        assert_eq!(replay.json::<Value>().await.unwrap(), out);
         assert_eq!(out["suspended"], true);
         assert_eq!(out["refunded_orders"], json!([fresh]), "{}", db.label);
         assert_eq!(out["returned_orders"], json!([revising]));
