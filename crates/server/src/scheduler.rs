@@ -1,5 +1,6 @@
 //! Order timers. Not sleeping tasks per order: every pass asks the store for orders
-//! whose timer is due and feeds each a `Tick`. Several instances may run this at once
+//! whose timer is due and feeds each a `Tick`, then ends any open work of suspended
+//! agents that their suspension did not see. Several instances may run this at once
 //! against one PostgreSQL; the versioned command path makes each effect happen once.
 
 use heepr_domain::Policy;
@@ -39,6 +40,11 @@ pub async fn run(
             }
             if total > 0 {
                 tracing::info!(orders = total, "timers applied");
+            }
+            match store.end_suspended_work(&policy, clock.now(), BATCH) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orders = n, "open work of suspended agents ended"),
+                Err(e) => tracing::error!(error = %e, "ending suspended agents' work failed"),
             }
             match store.run_market_timers(&market.policy, market.abandon_after(), clock.now()) {
                 Ok(0) => {}

@@ -162,3 +162,40 @@ fn a_review_can_be_reported_and_the_audit_log_refuses_every_change() {
         assert_eq!(entries[0].reason.as_deref(), Some("kept"));
     }
 }
+
+#[test]
+fn the_sweep_ends_work_a_suspension_did_not_see() {
+    for db in TestDb::all() {
+        let store = db.open();
+        let w = world(&store);
+        let admin = user(&store, "admin@example.com", 0);
+        let p = Policy::default();
+        let at = t0() + Duration::hours(1);
+        let delivered = place(&store, &w, 10);
+        for (actor, c) in [(Actor::Agent, Command::Deliver), (Actor::Owner, Command::Release)] {
+            store.order_command(&delivered.id, actor, c, &p, at).unwrap();
+        }
+        assert_eq!(store.end_suspended_work(&p, at, 100).unwrap(), 0, "nobody is suspended");
+        store
+            .suspend_agent(&admin, w.agent.as_str(), &text("spam"), &p, at, None)
+            .unwrap();
+        // An order that slipped past (placed through a stale copy of the agent's terms),
+        // and a revision the customer asked of the suspended agent.
+        let late = place(&store, &w, 20);
+        let message = "more".to_owned();
+        store
+            .order_command(
+                &delivered.id,
+                Actor::Customer,
+                Command::RequestRevision { message },
+                &p,
+                at,
+            )
+            .unwrap();
+        assert_eq!(store.end_suspended_work(&p, at, 100).unwrap(), 2, "{}", db.label);
+        assert_eq!(store.order(&late.id).unwrap().state, OrderState::Refunded);
+        assert_eq!(store.order(&delivered.id).unwrap().state, OrderState::Delivered);
+        assert_eq!(store.end_suspended_work(&p, at, 100).unwrap(), 0, "nothing left");
+        assert_ledger_ok(&store);
+    }
+}

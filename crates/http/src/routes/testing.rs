@@ -37,7 +37,7 @@ pub(crate) async fn run_timers(state: web::Data<AppState>) -> Result<HttpRespons
     let now = state.now();
     let market = state.config.market.clone();
     let changed = blocking(move || {
-        let orders = store.run_due_timers(&policy, now, 10_000)?;
+        let orders = store.run_due_timers(&policy, now, 10_000)? + store.end_suspended_work(&policy, now, 10_000)?;
         Ok(orders + store.run_market_timers(&market.policy, market.abandon_after(), now)?)
     })
     .await?;

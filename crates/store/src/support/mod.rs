@@ -10,6 +10,7 @@ mod orders;
 mod report;
 pub(crate) mod rows;
 mod suspension;
+mod sweep;
 
 pub use desk::{AgentCounters, AgentDossier, AuditFilter, AuditRecord, QueueCounts, QueueItem, QueueKind, QueuePage};
 pub use report::ReportRecord;
