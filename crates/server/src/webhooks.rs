@@ -15,7 +15,7 @@ use heepr_auth::ServerKey;
 use heepr_http::Clock;
 use heepr_outbound::{Outbound, OutboundError, signature};
 use heepr_store::Store;
-use heepr_store::market::webhooks::{Attempt, DeliveryStatus, DueDelivery};
+use heepr_store::market::webhooks::{Attempt, DeliveryStatus, DueDelivery, Recorded};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -56,7 +56,7 @@ pub async fn run(store: Store, outbound: Outbound, key: Arc<ServerKey>, clock: A
         key,
         clock,
     });
-    let mut in_flight: JoinSet<()> = JoinSet::new();
+    let mut in_flight: JoinSet<Recorded> = JoinSet::new();
     // Fan-outs are looked for at most every IDLE while none turns up (the loop also
     // turns whenever a send ends).
     let mut next_expand = tokio::time::Instant::now();
@@ -82,12 +82,46 @@ pub async fn run(store: Store, outbound: Outbound, key: Arc<ServerKey>, clock: A
             }
             continue;
         }
-        // Wake when a send ends (a slot is free) or after the idle pause (new work).
+        // Wake when a send ends (a slot is free) or after the idle pause (new work),
+        // then record every send that has ended, in one transaction.
+        let mut ended = Vec::new();
         tokio::select! {
-            _ = in_flight.join_next() => {}
+            r = in_flight.join_next() => ended.extend(r),
             () = tokio::time::sleep(IDLE) => {}
         }
-        while in_flight.try_join_next().is_some() {}
+        while let Some(r) = in_flight.try_join_next() {
+            ended.push(r);
+        }
+        record(&sender, ended).await;
+    }
+}
+
+/// Records ended sends. One that panicked is not recorded: its lease runs out and it
+/// is sent again.
+async fn record(s: &Arc<Sender>, ended: Vec<Result<Recorded, tokio::task::JoinError>>) {
+    let mut results = Vec::with_capacity(ended.len());
+    for r in ended {
+        match r {
+            Ok(r) => results.push(r),
+            Err(e) => tracing::error!(error = %e, "a webhook send panicked"),
+        }
+    }
+    if results.is_empty() {
+        return;
+    }
+    let s2 = s.clone();
+    let now = s.clock.now();
+    match tokio::task::spawn_blocking(move || s2.store.record_webhook_attempts(&results, now)).await {
+        Ok(Ok(states)) => {
+            for (id, state) in states {
+                if state == DeliveryStatus::Failed {
+                    tracing::warn!(delivery = %id, "webhook delivery failed for good");
+                }
+            }
+        }
+        // The leases run out and another pass sends them again.
+        Ok(Err(e)) => tracing::error!(error = %e, "recording webhook attempts failed"),
+        Err(e) => tracing::error!(error = %e, "recording webhook attempts panicked"),
     }
 }
 
@@ -150,41 +184,28 @@ fn permanent(e: &OutboundError) -> bool {
     )
 }
 
-/// One attempt: send, then record the outcome.
-async fn deliver(s: &Sender, d: DueDelivery) {
-    let (attempt, url) = send(s, &d).await;
+/// One attempt, logged (in the delivery's span); recorded by the loop.
+async fn deliver(s: &Sender, d: DueDelivery) -> Recorded {
+    let attempt = send(s, &d).await;
     match &attempt {
         Attempt::Delivered { status } => tracing::info!(status, "webhook delivered"),
         Attempt::Failed { status, error } => tracing::warn!(status, error = %error, "webhook attempt failed"),
         Attempt::GaveUp { error } => tracing::warn!(error = %error, "webhook given up"),
     }
-    let store = s.store.clone();
-    let now = s.clock.now();
-    let id = d.id.clone();
-    let recorded =
-        tokio::task::spawn_blocking(move || store.record_webhook_attempt(&id, url.as_deref(), &attempt, now)).await;
-    match recorded {
-        Ok(Ok(DeliveryStatus::Failed)) => {
-            tracing::warn!(attempts = d.attempts + 1, "webhook delivery failed for good")
-        }
-        Ok(Ok(_)) => {}
-        // The lease runs out and another pass sends it again.
-        Ok(Err(e)) => tracing::error!(error = %e, "recording a webhook attempt failed"),
-        Err(e) => tracing::error!(error = %e, "recording a webhook attempt panicked"),
-    }
+    Recorded { id: d.id, attempt }
 }
 
-async fn send(s: &Sender, d: &DueDelivery) -> (Attempt, Option<String>) {
+async fn send(s: &Sender, d: &DueDelivery) -> Attempt {
     let Some(target) = &d.target else {
         let error = "the agent has no webhook any more".to_owned();
-        return (Attempt::GaveUp { error }, None);
+        return Attempt::GaveUp { error };
     };
     let secret = match s.key.open(&target.sealed_secret, d.agent_id.as_bytes()) {
         Ok(b) => match String::from_utf8(b) {
             Ok(secret) => secret,
             Err(_) => {
                 let error = "the webhook secret is not text".to_owned();
-                return (Attempt::GaveUp { error }, None);
+                return Attempt::GaveUp { error };
             }
         },
         // Retried: another instance (or this one, once configured right) may hold the
@@ -193,12 +214,12 @@ async fn send(s: &Sender, d: &DueDelivery) -> (Attempt, Option<String>) {
             let error = "the webhook secret does not open with this instance's server key \
                          (every instance must use the same HEEPR_SECRET_KEY_FILE)"
                 .to_owned();
-            return (Attempt::Failed { status: None, error }, None);
+            return Attempt::Failed { status: None, error };
         }
     };
     let body = d.body.as_bytes();
     let headers = headers(&d.event, &secret, s.clock.now().timestamp(), body);
-    let attempt = match s.outbound.post_json(&target.url, &headers, body.to_vec()).await {
+    match s.outbound.post_json(&target.url, &headers, body.to_vec()).await {
         Ok(r) if (200..300).contains(&r.status) => Attempt::Delivered { status: r.status },
         Ok(r) => Attempt::Failed {
             status: Some(r.status),
@@ -211,6 +232,5 @@ async fn send(s: &Sender, d: &DueDelivery) -> (Attempt, Option<String>) {
             status: None,
             error: format!("{}: {e}", e.code()),
         },
-    };
-    (attempt, Some(target.url.clone()))
+    }
 }

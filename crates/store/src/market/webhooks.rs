@@ -220,6 +220,15 @@ pub enum Attempt {
     },
 }
 
+/// An attempt to record: which delivery, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// `whd_…`
+    pub id: String,
+    /// How it ended.
+    pub attempt: Attempt,
+}
+
 /// A delivery as its agent sees it in the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
@@ -416,7 +425,9 @@ impl Store {
 
     /// Claims up to `limit` deliveries that are due, oldest due first, for `lease`
     /// (long enough for one call: another instance skips them until they are recorded or
-    /// the lease runs out), with each agent's webhook as it is now.
+    /// the lease runs out), with each agent's webhook as it is now; a delivery whose
+    /// agent changed its URL since records the new one (the log shows where each
+    /// attempt went).
     pub fn claim_due_webhooks(
         &self,
         limit: usize,
@@ -430,7 +441,8 @@ impl Store {
                 .or(webhook_deliveries::claimed_until.lt(at))
         };
         let pending = DeliveryStatus::Pending.as_str();
-        let candidates: Vec<(String, String, String, String, i32)> = self.query(|c| {
+        type Candidate = (String, String, String, String, String, i32);
+        let candidates: Vec<Candidate> = self.query(|c| {
             Ok(webhook_deliveries::table
                 .filter(webhook_deliveries::status.eq(pending))
                 .filter(webhook_deliveries::next_attempt_at.le(at))
@@ -441,6 +453,7 @@ impl Store {
                     webhook_deliveries::id,
                     webhook_deliveries::agent_id,
                     webhook_deliveries::event,
+                    webhook_deliveries::url,
                     webhook_deliveries::body,
                     webhook_deliveries::attempts,
                 ))
@@ -449,26 +462,7 @@ impl Store {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<&str> = candidates.iter().map(|d| d.0.as_str()).collect();
-        // One conditional UPDATE: a row another instance claimed in between matches
-        // no more and is not returned.
-        let claimed: Vec<String> = self.bookkeeping(|c| {
-            Ok(diesel::update(
-                webhook_deliveries::table
-                    .filter(webhook_deliveries::id.eq_any(&ids))
-                    .filter(webhook_deliveries::status.eq(pending))
-                    .filter(free()),
-            )
-            .set(webhook_deliveries::claimed_until.eq(until))
-            .returning(webhook_deliveries::id)
-            .get_results(c)?)
-        })?;
-        let claimed: std::collections::HashSet<String> = claimed.into_iter().collect();
-        let mut agents: Vec<&str> = candidates
-            .iter()
-            .filter(|d| claimed.contains(&d.0))
-            .map(|d| d.1.as_str())
-            .collect();
+        let mut agents: Vec<&str> = candidates.iter().map(|d| d.1.as_str()).collect();
         agents.sort_unstable();
         agents.dedup();
         let hooks: Vec<(String, Option<String>, Option<Vec<u8>>)> = self.query(|c| {
@@ -493,10 +487,39 @@ impl Store {
                 ))
             })
             .collect();
+        let ids: Vec<&str> = candidates.iter().map(|d| d.0.as_str()).collect();
+        let moved: Vec<(&str, &str)> = candidates
+            .iter()
+            .filter_map(|d| {
+                let now_url = hooks.get(&d.1)?.url.as_str();
+                (now_url != d.3).then_some((d.0.as_str(), now_url))
+            })
+            .collect();
+        // One conditional UPDATE: a row another instance claimed in between matches
+        // no more and is not returned.
+        let claimed: std::collections::HashSet<String> = self.bookkeeping(|c| {
+            let claimed: Vec<String> = diesel::update(
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::id.eq_any(&ids))
+                    .filter(webhook_deliveries::status.eq(pending))
+                    .filter(free()),
+            )
+            .set(webhook_deliveries::claimed_until.eq(until))
+            .returning(webhook_deliveries::id)
+            .get_results(c)?;
+            for (id, url) in &moved {
+                if claimed.iter().any(|c| c == id) {
+                    diesel::update(webhook_deliveries::table.find(id))
+                        .set(webhook_deliveries::url.eq(url))
+                        .execute_prepared(c)?;
+                }
+            }
+            Ok(claimed.into_iter().collect())
+        })?;
         Ok(candidates
             .into_iter()
             .filter(|d| claimed.contains(&d.0))
-            .map(|(id, agent_id, event, body, attempts)| DueDelivery {
+            .map(|(id, agent_id, event, _, body, attempts)| DueDelivery {
                 target: hooks.get(&agent_id).cloned(),
                 id,
                 agent_id,
@@ -507,62 +530,95 @@ impl Store {
             .collect())
     }
 
-    /// Records how an attempt on a claimed delivery ended (at `url`, when one was
-    /// called) and releases its lease; returns where the delivery stands. A failure
-    /// short of [`MAX_ATTEMPTS`] is due again after [`retry_delay`].
-    pub fn record_webhook_attempt(
+    /// Records how an attempt on a claimed delivery ended and releases its lease;
+    /// returns where the delivery stands. A failure short of [`MAX_ATTEMPTS`] is due
+    /// again after [`retry_delay`].
+    pub fn record_webhook_attempt(&self, id: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<DeliveryStatus> {
+        let one = Recorded {
+            id: id.to_owned(),
+            attempt: attempt.clone(),
+        };
+        let mut out = self.record_webhook_attempts(std::slice::from_ref(&one), now)?;
+        out.pop().map(|(_, s)| s).ok_or(StoreError::NotFound)
+    }
+
+    /// [`Store::record_webhook_attempt`] for several deliveries in one transaction (a
+    /// worker's finished sends); returns where each found one stands. The deliveries
+    /// (the usual outcome) are one `UPDATE` per answered status; each failure is
+    /// its own, since its count decides between a retry and giving up.
+    pub fn record_webhook_attempts(
         &self,
-        id: &str,
-        url: Option<&str>,
-        attempt: &Attempt,
+        results: &[Recorded],
         now: DateTime<Utc>,
-    ) -> Result<DeliveryStatus> {
+    ) -> Result<Vec<(String, DeliveryStatus)>> {
+        if results.is_empty() {
+            return Ok(Vec::new());
+        }
         let at = naive(now);
-        let pause = jitter();
+        let mut delivered: std::collections::BTreeMap<u16, Vec<&str>> = std::collections::BTreeMap::new();
+        let mut others = Vec::new();
+        for r in results {
+            match &r.attempt {
+                Attempt::Delivered { status } => delivered.entry(*status).or_default().push(r.id.as_str()),
+                _ => others.push(r),
+            }
+        }
         self.bookkeeping(|c| {
-            let before: i32 = webhook_deliveries::table
-                .find(id)
-                .select(webhook_deliveries::attempts)
-                .first(c)
-                .optional()?
-                .ok_or(StoreError::NotFound)?;
-            let (status, attempts, next, last_status, last_error, delivered) = match attempt {
-                Attempt::Delivered { status } => (
-                    DeliveryStatus::Delivered,
-                    before + 1,
-                    at,
-                    Some(i32::from(*status)),
-                    None,
-                    Some(at),
-                ),
-                Attempt::Failed { status, error } => {
-                    let n = before + 1;
-                    let (s, next) = if n >= MAX_ATTEMPTS {
-                        (DeliveryStatus::Failed, at)
-                    } else {
-                        (DeliveryStatus::Pending, naive(now + retry_delay(n, pause)))
-                    };
-                    (s, n, next, status.map(i32::from), Some(cut(error)), None)
-                }
-                Attempt::GaveUp { error } => (DeliveryStatus::Failed, before, at, None, Some(cut(error)), None),
-            };
-            let target = webhook_deliveries::table.find(id);
-            let set = (
-                webhook_deliveries::status.eq(status.as_str()),
-                webhook_deliveries::attempts.eq(attempts),
-                webhook_deliveries::next_attempt_at.eq(next),
-                webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
-                webhook_deliveries::last_status.eq(last_status),
-                webhook_deliveries::last_error.eq(last_error),
-                webhook_deliveries::delivered_at.eq(delivered),
-            );
-            match url {
-                Some(u) => diesel::update(target)
-                    .set((set, webhook_deliveries::url.eq(u)))
-                    .execute_prepared(c)?,
-                None => diesel::update(target).set(set).execute_prepared(c)?,
-            };
-            Ok(status)
+            let mut out = Vec::with_capacity(results.len());
+            for (code, ids) in &delivered {
+                let done: Vec<String> =
+                    diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(ids)))
+                        .set((
+                            webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()),
+                            webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+                            webhook_deliveries::next_attempt_at.eq(at),
+                            webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                            webhook_deliveries::last_status.eq(Some(i32::from(*code))),
+                            webhook_deliveries::last_error.eq(None::<String>),
+                            webhook_deliveries::delivered_at.eq(Some(at)),
+                        ))
+                        .returning(webhook_deliveries::id)
+                        .get_results(c)?;
+                out.extend(done.into_iter().map(|id| (id, DeliveryStatus::Delivered)));
+            }
+            if others.is_empty() {
+                return Ok(out);
+            }
+            let ids: Vec<&str> = others.iter().map(|r| r.id.as_str()).collect();
+            let before: std::collections::HashMap<String, i32> = webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq_any(&ids))
+                .select((webhook_deliveries::id, webhook_deliveries::attempts))
+                .load::<(String, i32)>(c)?
+                .into_iter()
+                .collect();
+            for r in others {
+                let Some(&before) = before.get(&r.id) else { continue };
+                let (status, attempts, next, last_status, error) = match &r.attempt {
+                    Attempt::Failed { status, error } => {
+                        let n = before + 1;
+                        let (s, next) = if n >= MAX_ATTEMPTS {
+                            (DeliveryStatus::Failed, at)
+                        } else {
+                            (DeliveryStatus::Pending, naive(now + retry_delay(n, jitter())))
+                        };
+                        (s, n, next, status.map(i32::from), error)
+                    }
+                    Attempt::GaveUp { error } => (DeliveryStatus::Failed, before, at, None, error),
+                    Attempt::Delivered { .. } => continue,
+                };
+                diesel::update(webhook_deliveries::table.find(&r.id))
+                    .set((
+                        webhook_deliveries::status.eq(status.as_str()),
+                        webhook_deliveries::attempts.eq(attempts),
+                        webhook_deliveries::next_attempt_at.eq(next),
+                        webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>),
+                        webhook_deliveries::last_status.eq(last_status),
+                        webhook_deliveries::last_error.eq(Some(cut(error))),
+                    ))
+                    .execute_prepared(c)?;
+                out.push((r.id.clone(), status));
+            }
+            Ok(out)
         })
     }
 
@@ -816,9 +872,7 @@ mod tests {
                 let due = store.claim_due_webhooks(10, lease(), now).unwrap();
                 assert_eq!(due.len(), 1, "attempt {n} ({})", db.label);
                 assert_eq!(due[0].attempts, n - 1);
-                let st = store
-                    .record_webhook_attempt(&due[0].id, Some("https://a.example/hook"), &failed, now)
-                    .unwrap();
+                let st = store.record_webhook_attempt(&due[0].id, &failed, now).unwrap();
                 assert_eq!(st, DeliveryStatus::Pending);
                 let d = store.webhook_delivery(&a.agent, &due[0].id).unwrap();
                 let wait = d.next_attempt_at.unwrap() - now;
@@ -832,7 +886,7 @@ mod tests {
             let due = store.claim_due_webhooks(10, lease(), now).unwrap();
             let id = due[0].id.clone();
             assert_eq!(
-                store.record_webhook_attempt(&id, None, &failed, now).unwrap(),
+                store.record_webhook_attempt(&id, &failed, now).unwrap(),
                 DeliveryStatus::Failed
             );
             let d = store.webhook_delivery(&a.agent, &id).unwrap();
@@ -860,15 +914,20 @@ mod tests {
             ));
             let d = store.retry_webhook_delivery(&a.agent, &id, now).unwrap();
             assert_eq!((d.status, d.next_attempt_at), (DeliveryStatus::Pending, Some(now)));
+            assert_eq!(d.url, "https://a.example/hook");
+            // The agent fixed its URL (a new secret with it): the retry goes there.
+            store
+                .set_market_webhook(&a.agent, Some(("https://a.example/new".into(), b"sealed2".to_vec())))
+                .unwrap();
             let due = store.claim_due_webhooks(10, lease(), now).unwrap();
             assert_eq!(due.len(), 1);
+            let t = due[0].target.clone().unwrap();
+            assert_eq!(
+                (t.url.as_str(), t.sealed_secret.as_slice()),
+                ("https://a.example/new", &b"sealed2"[..])
+            );
             let st = store
-                .record_webhook_attempt(
-                    &id,
-                    Some("https://a.example/new"),
-                    &Attempt::Delivered { status: 204 },
-                    now,
-                )
+                .record_webhook_attempt(&id, &Attempt::Delivered { status: 204 }, now)
                 .unwrap();
             assert_eq!(st, DeliveryStatus::Delivered);
             let d = store.webhook_delivery(&a.agent, &id).unwrap();
@@ -895,7 +954,6 @@ mod tests {
             let st = store
                 .record_webhook_attempt(
                     &due[0].id,
-                    None,
                     &Attempt::GaveUp {
                         error: "x".repeat(2000),
                     },
