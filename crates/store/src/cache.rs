@@ -2,6 +2,10 @@
 //! undelivered" (the idle poll), and session → user (every cookie request). Entries are dropped by writes made through
 //! this process at once, and live at most [`TTL`] so writes made by *another* instance
 //! (several servers on one PostgreSQL) are seen within about a second.
+//!
+//! Beside them, the long-polls waiting for an agent's events ([`Wakeups`]): a write that
+//! gave an agent events wakes its waiting polls when it voids the agent's watermark
+//! ([`Caches::forget_events`]), which the store does only after the write committed.
 
 use crate::KeyReject;
 use crate::order::Stored;
@@ -9,9 +13,10 @@ use crate::placement::CachedTerms;
 use crate::poll::KeyPrincipal;
 use crate::user::UserRecord;
 use std::collections::HashMap;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 pub(crate) const TTL: Duration = Duration::from_secs(1);
 /// Bounds memory under a flood of random keys; the map is simply cleared when full.
@@ -100,7 +105,32 @@ enum Mark {
     Forgotten { epoch: u64 },
 }
 
+/// Per agent, the long-polls waiting for its events. A waiting poll holds a receiver and
+/// nothing else (no connection, no thread); a wake-up bumps the agent's counter, which
+/// every receiver sees once.
+#[derive(Default)]
+pub(crate) struct Wakeups {
+    map: Mutex<HashMap<String, Waiting>>,
+    /// Whether a sweeper re-checks the waiting agents' watermarks (writes made by other
+    /// instances wake no one here). Set and cleared under `map`'s lock, so exactly one
+    /// runs while anyone waits.
+    sweeping: AtomicBool,
+}
+
+struct Waiting {
+    tx: watch::Sender<u64>,
+    polls: usize,
+}
+
+impl Wakeups {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 pub(crate) struct Caches {
+    /// agent id → the long-polls waiting for its events
+    pub(crate) wakeups: Wakeups,
     /// key hash → principal or refusal
     keys: TtlMap<KeyAnswer>,
     /// AgentMarket key hash → principal or refusal
@@ -121,6 +151,7 @@ pub(crate) struct Caches {
 impl Default for Caches {
     fn default() -> Self {
         Self {
+            wakeups: Wakeups::default(),
             keys: TtlMap::default(),
             market_keys: TtlMap::default(),
             watermarks: Watermarks::default(),
@@ -172,11 +203,53 @@ impl Caches {
     }
 
     /// A write gave `agent` new events: its watermark is void, and so is any read of
-    /// it that began before now.
+    /// it that began before now; the agent's waiting long-polls wake up. Called only
+    /// after the write committed, so a woken poll finds what woke it.
     pub(crate) fn forget_events(&self, agent: &str) {
         let epoch = self.watermarks.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut w = self.watermarks.map.write().unwrap_or_else(|p| p.into_inner());
-        w.marks.insert(agent.to_owned(), Mark::Forgotten { epoch });
+        {
+            let mut w = self.watermarks.map.write().unwrap_or_else(|p| p.into_inner());
+            w.marks.insert(agent.to_owned(), Mark::Forgotten { epoch });
+        }
+        if let Some(w) = self.wakeups.lock().get(agent) {
+            w.tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// Registers a long-poll of `agent`: the receiver sees every wake-up from now on.
+    /// Also says whether the caller must start the sweeper (nobody runs one).
+    pub(crate) fn wait_for_events(&self, agent: &str) -> (watch::Receiver<u64>, bool) {
+        let mut map = self.wakeups.lock();
+        let w = map.entry(agent.to_owned()).or_insert_with(|| Waiting {
+            tx: watch::Sender::new(0),
+            polls: 0,
+        });
+        w.polls += 1;
+        let rx = w.tx.subscribe();
+        let start_sweeper = !self.wakeups.sweeping.swap(true, Ordering::SeqCst);
+        (rx, start_sweeper)
+    }
+
+    /// A long-poll of `agent` ended (answered, timed out or dropped).
+    pub(crate) fn stop_waiting(&self, agent: &str) {
+        let mut map = self.wakeups.lock();
+        if let Some(w) = map.get_mut(agent) {
+            w.polls = w.polls.saturating_sub(1);
+            if w.polls == 0 {
+                map.remove(agent);
+            }
+        }
+    }
+
+    /// The agents with a waiting long-poll, for the sweeper; `None` (and the sweeper's
+    /// claim released) when nobody waits.
+    pub(crate) fn waiting_agents(&self) -> Option<Vec<String>> {
+        let map = self.wakeups.lock();
+        if map.is_empty() {
+            self.wakeups.sweeping.store(false, Ordering::SeqCst);
+            return None;
+        }
+        Some(map.keys().cloned().collect())
     }
 
     /// To note before reading a watermark from the database, for [`Caches::put_watermark`].
@@ -257,6 +330,34 @@ impl Caches {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_wakes_the_waiting_polls_of_its_agent_only() {
+        let c = Caches::default();
+        let (mut a1, sweep) = c.wait_for_events("agt_a");
+        assert!(sweep, "the first waiter starts the sweeper");
+        let (a2, sweep) = c.wait_for_events("agt_a");
+        assert!(!sweep, "one sweeper at a time");
+        let (mut b, _) = c.wait_for_events("agt_b");
+        c.forget_events("agt_a");
+        assert!(
+            a1.has_changed().unwrap() && a2.has_changed().unwrap(),
+            "both polls of agt_a"
+        );
+        assert!(!b.has_changed().unwrap(), "not agt_b's");
+        a1.mark_unchanged();
+        assert!(!a1.has_changed().unwrap(), "a wake-up is seen once");
+        b.mark_unchanged();
+        c.stop_waiting("agt_a");
+        c.stop_waiting("agt_a");
+        c.stop_waiting("agt_b");
+        assert_eq!(c.waiting_agents(), None, "every registration is gone");
+        c.forget_events("agt_a"); // nobody to wake: no entry is created
+        assert_eq!(c.waiting_agents(), None);
+        let (_a, sweep) = c.wait_for_events("agt_a");
+        assert!(sweep, "the claim was released with the last waiter");
+        assert_eq!(c.waiting_agents(), Some(vec!["agt_a".to_owned()]));
+    }
 
     #[test]
     fn a_watermark_read_before_a_write_of_its_agent_is_not_kept() {

@@ -1,7 +1,10 @@
 //! The agent's hot path: key authentication and `GET /api/events`.
 //!
 //! An idle poll (nothing pending, key and watermark cached) touches no database: the
-//! heartbeat is recorded in memory and flushed in batches by the server.
+//! heartbeat is recorded in memory and flushed in batches by the server. A long-poll
+//! (`?wait=`) waits on an [`EventWait`]: a wake-up in memory, fired after the commit of a
+//! write through this process that gave the agent events, and by [`Store::sweep_waiting`]
+//! for writes made by other instances.
 
 use crate::error::{KeyReject, Result, StoreError};
 use crate::prepared::KeepPrepared;
@@ -12,6 +15,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::AgentId;
 use heepr_domain::agent::AgentStatus;
+use std::sync::Arc;
 
 /// Events returned by one poll at most (SPEC §15).
 pub const POLL_LIMIT: i64 = 100;
@@ -83,7 +87,78 @@ fn drain_in_one_statement(c: &mut crate::AnyConnection, agent: &AgentId) -> Resu
     Ok(rows.into_iter().map(|r| (r.seq, r.body)).collect())
 }
 
+/// One long-poll's registration for an agent's wake-ups; dropping it unregisters.
+pub struct EventWait {
+    cache: Arc<crate::cache::Caches>,
+    agent: String,
+    rx: tokio::sync::watch::Receiver<u64>,
+    start_sweeper: bool,
+}
+
+impl EventWait {
+    /// Resolves at the next wake-up since the last one seen (at once if one came after
+    /// the registration): look for events again then.
+    pub async fn woken(&mut self) {
+        if self.rx.changed().await.is_err() {
+            // The sender lives as long as a registration does; should it go, wait for
+            // the caller's deadline rather than spin.
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Whether this registration must start the sweeper ([`Store::sweep_waiting`] once
+    /// a second until it says stop): true for exactly one waiting poll at a time.
+    pub fn start_sweeper(&self) -> bool {
+        self.start_sweeper
+    }
+}
+
+impl Drop for EventWait {
+    fn drop(&mut self) {
+        self.cache.stop_waiting(&self.agent);
+    }
+}
+
+/// Waiting agents whose watermarks one sweep statement reads.
+const SWEEP_CHUNK: usize = 500;
+
 impl Store {
+    /// Registers a long-poll of `agent`. Register **before** looking for events: a write
+    /// committed after that wakes it even if the look missed the write.
+    pub fn wait_for_events(&self, agent: &AgentId) -> EventWait {
+        let (rx, start_sweeper) = self.cache.wait_for_events(agent.as_str());
+        EventWait {
+            cache: self.cache.clone(),
+            agent: agent.to_string(),
+            rx,
+            start_sweeper,
+        }
+    }
+
+    /// Wakes every waiting agent that has undelivered events: those another instance
+    /// wrote (a write through this process woke its agent already). One primary-key
+    /// read per [`SWEEP_CHUNK`] waiting agents; none when nobody waits. Returns `false`
+    /// when nobody waits any more — the sweeper stops, and the next waiting poll starts
+    /// one again.
+    pub fn sweep_waiting(&self) -> Result<bool> {
+        let Some(waiting) = self.cache.waiting_agents() else {
+            return Ok(false);
+        };
+        for chunk in waiting.chunks(SWEEP_CHUNK) {
+            let pending: Vec<String> = self.query(|c| {
+                Ok(agents::table
+                    .filter(agents::id.eq_any(chunk))
+                    .filter(agents::event_seq.gt(agents::delivered_seq))
+                    .select(agents::id)
+                    .load(c)?)
+            })?;
+            for agent in pending {
+                self.cache.forget_events(&agent);
+            }
+        }
+        Ok(true)
+    }
+
     /// The cached answer for a key hash, if fresh (no database, cheap enough to call
     /// on an async thread).
     pub fn cached_key(&self, key_hash: &str) -> Option<Result<KeyPrincipal>> {

@@ -117,26 +117,96 @@ pub(crate) async fn skill_file(
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     since: Option<String>,
+    /// Long-poll for up to this many seconds (1–60). Not a number: 400 `bad_query`.
+    wait: Option<i64>,
 }
 
-/// The poll, which is also the heartbeat. Nothing pending → exactly `{}`.
+/// The longest a long-poll waits (SPEC §16).
+const MAX_WAIT_SECS: i64 = 60;
+
+/// The poll, which is also the heartbeat. Nothing pending → exactly `{}`. With `wait`, a
+/// long-poll: answered as soon as an event for the agent is committed, `{}` at the
+/// time-out.
 pub(crate) async fn events(
     state: web::Data<AppState>,
     key: AgentKey,
     q: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let agent = key.0.agent_id;
+    let EventsQuery { since, wait } = q.into_inner();
+    let Some(wait) = wait else {
+        return Ok(poll_once(&state, &agent, since).await?.unwrap_or_else(empty));
+    };
+    if !(1..=MAX_WAIT_SECS).contains(&wait) {
+        return Err(ApiError::invalid(
+            "wait",
+            "must be a whole number of seconds from 1 to 60",
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait.unsigned_abs());
+    // Registered before the first look, so an event committed in between still wakes it.
+    let mut waiting = state.store.wait_for_events(&agent);
+    if waiting.start_sweeper() {
+        sweep_waiting_agents(state.clone());
+    }
+    loop {
+        if let Some(answer) = poll_once(&state, &agent, since.clone()).await? {
+            return Ok(answer);
+        }
+        // Waiting holds no connection and no thread: only this future and the wake-up.
+        if tokio::time::timeout_at(deadline, waiting.woken()).await.is_err() {
+            break;
+        }
+    }
+    state.store.heartbeat(&agent, state.now());
+    Ok(empty())
+}
+
+/// One look for events: `None` when nothing is pending (answered from memory when the
+/// agent's watermark is fresh, so the idle poll makes no database round trip).
+async fn poll_once(
+    state: &web::Data<AppState>,
+    agent: &heepr_domain::AgentId,
+    since: Option<String>,
+) -> Result<Option<HttpResponse>, ApiError> {
     let now = state.now();
-    let since = q.into_inner().since;
-    if since.is_none() && state.store.idle_poll_from_cache(&agent, now) {
-        return Ok(empty());
+    if since.is_none() && state.store.idle_poll_from_cache(agent, now) {
+        return Ok(None);
     }
     let store = state.store.clone();
-    let batch = blocking(move || Ok(store.poll_events(&agent, since.as_deref(), now)?)).await?;
+    let id = agent.clone();
+    let batch = blocking(move || Ok(store.poll_events(&id, since.as_deref(), now)?)).await?;
     if batch.events.is_empty() {
-        return Ok(empty());
+        return Ok(None);
     }
-    Ok(HttpResponse::Ok().json(json!({ "events": batch.events, "next": batch.next })))
+    Ok(Some(HttpResponse::Ok().json(EventsView {
+        events: batch.events,
+        next: batch.next,
+    })))
+}
+
+/// A poll's answer when something was pending.
+#[derive(Serialize)]
+struct EventsView {
+    events: Vec<serde_json::Value>,
+    next: Option<String>,
+}
+
+/// While anyone long-polls, re-checks the waiting agents' watermarks once a second, so
+/// events committed by another instance (several servers on one database) wake their
+/// polls within about a second. Ends when nobody waits.
+fn sweep_waiting_agents(state: web::Data<AppState>) {
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let store = state.store.clone();
+            match blocking(move || Ok(store.sweep_waiting()?)).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => tracing::warn!(error = %e, "long-poll sweep failed; retrying in a second"),
+            }
+        }
+    });
 }
 
 fn empty() -> HttpResponse {
