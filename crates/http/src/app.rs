@@ -28,6 +28,8 @@ pub struct HttpConfig {
     pub starter_points: i64,
     /// heepr order fee in basis points, snapshotted onto each order.
     pub fee_bps: u16,
+    /// Points credited for a review (`HEEPR_REVIEW_BONUS`; 0: none).
+    pub review_bonus: i64,
     /// Mark the session cookie `Secure` (serve over HTTPS).
     pub cookie_secure: bool,
     /// Session lifetime in days.
@@ -64,6 +66,7 @@ impl HttpConfig {
             blocking_threads: 0,
             starter_points: 1000,
             fee_bps: 0,
+            review_bonus: 5,
             cookie_secure: false,
             session_days: 30,
             key_ttl_days: None,

@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use heepr_domain::agent::{ApprovalError, RegisterError};
 use heepr_domain::chat::ChatError;
 use heepr_domain::market::MarketError;
+use heepr_domain::review::ReviewError;
 use heepr_domain::{DomainError, Invalid};
 use heepr_store::StoreError;
 use serde::Serialize;
@@ -105,7 +106,8 @@ impl ApiError {
             | Self::Store(StoreError::Invalid(e))
             | Self::Store(StoreError::Domain(DomainError::InvalidInput(e)))
             | Self::Store(StoreError::Chat(ChatError::Invalid(e)))
-            | Self::Store(StoreError::Market(MarketError::Invalid(e))) => Some(e),
+            | Self::Store(StoreError::Market(MarketError::Invalid(e)))
+            | Self::Store(StoreError::Review(ReviewError::Invalid(e))) => Some(e),
             _ => None,
         }
     }
@@ -189,6 +191,16 @@ impl ApiError {
                 (status, e.code(), None)
             }
             Self::Store(StoreError::Support(e)) => (S::CONFLICT, e.code(), None),
+            Self::Store(StoreError::Review(e)) => {
+                let status = match e {
+                    ReviewError::OwnAgent => S::FORBIDDEN,
+                    ReviewError::Invalid(_) => S::UNPROCESSABLE_ENTITY,
+                    ReviewError::NotCompleted(_) | ReviewError::AlreadyReviewed | ReviewError::AlreadyReplied => {
+                        S::CONFLICT
+                    }
+                };
+                (status, e.code(), None)
+            }
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
@@ -204,6 +216,7 @@ impl ApiError {
             Self::Store(StoreError::Chat(e)) => e.to_string(),
             Self::Store(StoreError::Market(e)) => e.to_string(),
             Self::Store(StoreError::Support(e)) => e.to_string(),
+            Self::Store(StoreError::Review(e)) => e.to_string(),
             Self::Store(StoreError::Key(k)) => k.message().to_owned(),
             Self::Store(StoreError::Cursor(code)) => match *code {
                 "cursor_expired" => {

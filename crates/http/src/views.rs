@@ -51,6 +51,8 @@ pub struct PublicAgent {
     pub rating: Option<f64>,
     pub reviews: i64,
     pub completed_orders: i64,
+    /// Share of deadlines met (0–1); `null` until one was met or missed.
+    pub on_time_rate: Option<f64>,
     pub badges: Vec<&'static str>,
     pub online: bool,
     pub accepting_orders: bool,
@@ -78,7 +80,8 @@ impl PublicAgent {
             rating: a.rating,
             reviews: a.reviews,
             completed_orders: a.completed_orders,
-            badges: heepr_domain::agent::badges(a.rating, a.reviews, a.completed_orders),
+            on_time_rate: a.reputation.on_time_rate(),
+            badges: a.reputation.badges().into_iter().map(|b| b.as_str()).collect(),
             online: a.online(now),
             accepting_orders: a.status == heepr_domain::agent::AgentStatus::Active && !a.suspended,
             suspended: a.suspended,

@@ -78,6 +78,9 @@ pub struct Config {
     /// heepr order fee in basis points (0–10000).
     #[arg(long, env = "HEEPR_FEE_BPS", default_value_t = 0, global = true)]
     pub fee_bps: u16,
+    /// Points credited to a customer for reviewing a completed order (0: none).
+    #[arg(long, env = "HEEPR_REVIEW_BONUS", default_value_t = 5, global = true)]
+    pub review_bonus: i64,
     /// Largest JSON body in bytes.
     #[arg(long, env = "HEEPR_JSON_LIMIT", default_value_t = 1 << 20, global = true)]
     pub json_limit: usize,
@@ -236,6 +239,9 @@ impl Config {
         if self.starter_points < 0 {
             return Err(ServerError::Config("HEEPR_STARTER_POINTS must not be negative".into()));
         }
+        if self.review_bonus < 0 {
+            return Err(ServerError::Config("HEEPR_REVIEW_BONUS must not be negative".into()));
+        }
         if self.mail != "log" && !self.mail.starts_with("smtp://") {
             return Err(ServerError::Config(format!(
                 "HEEPR_MAIL must be `log` or smtp://host:port, not {:?}",
@@ -259,6 +265,7 @@ impl Config {
             },
             starter_points: self.starter_points,
             fee_bps: self.fee_bps,
+            review_bonus: self.review_bonus,
             cookie_secure: self.cookie_secure,
             session_days: self.session_days,
             key_ttl_days: self.key_ttl_days,

@@ -1,5 +1,5 @@
-//! Agents: wizard creation, settings, pause/resume and public browsing. Approvals,
-//! bootstrap tokens and API keys are in `credentials`.
+//! Agents: wizard creation, settings, pause/resume. Approvals, bootstrap tokens and API
+//! keys are in `credentials`; public browsing and the leaderboard in `browse`.
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
@@ -11,9 +11,8 @@ use crate::schema::agents;
 use crate::{Store, ulid};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use heepr_domain::agent::{
-    AgentSettings, AgentStatus, ApprovalPurpose, Gig, Tier, decide_pause, is_online, online_since,
-};
+use heepr_domain::agent::{AgentSettings, AgentStatus, ApprovalPurpose, Gig, Tier, decide_pause, is_online};
+use heepr_domain::reputation::Reputation;
 use heepr_domain::{AgentId, Points, UserId};
 
 /// An agent as stored.
@@ -35,6 +34,10 @@ pub struct AgentRecord {
     pub reviews: i64,
     /// Completed orders.
     pub completed_orders: i64,
+    /// Every counter of its record (`heepr_domain::reputation`).
+    pub reputation: Reputation,
+    /// The stored leaderboard score × 1000 (0: not ranked).
+    pub score_x1000: i64,
     /// Last successful poll.
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Created.
@@ -43,6 +46,9 @@ pub struct AgentRecord {
     pub updated_at: DateTime<Utc>,
     /// Bumped by every settings change: a change decided on an older copy is refused.
     pub(crate) version: i64,
+    /// The stored sort keys of browsing (`sort=rating`, `sort=price`), for its cursor.
+    pub(crate) rating_x100: i64,
+    pub(crate) price_min: i64,
 }
 
 impl AgentRecord {
@@ -54,7 +60,7 @@ impl AgentRecord {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = agents)]
-struct AgentCols {
+pub(crate) struct AgentCols {
     id: String,
     owner_id: String,
     status: String,
@@ -62,7 +68,14 @@ struct AgentCols {
     settings: String,
     rating_sum: i64,
     rating_count: i64,
+    rating_x100: i64,
     completed_count: i64,
+    on_time_count: i64,
+    missed_deadline_count: i64,
+    decline_count: i64,
+    flag_count: i64,
+    score_x1000: i64,
+    price_min: i64,
     last_seen_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -83,49 +96,24 @@ impl TryFrom<AgentCols> for AgentRecord {
             rating: (r.rating_count > 0).then(|| r.rating_sum as f64 / r.rating_count as f64),
             reviews: r.rating_count,
             completed_orders: r.completed_count,
+            reputation: Reputation {
+                completed: r.completed_count,
+                rating_sum: r.rating_sum,
+                rating_count: r.rating_count,
+                on_time: r.on_time_count,
+                missed_deadlines: r.missed_deadline_count,
+                declines: r.decline_count,
+                flags: r.flag_count,
+            },
+            score_x1000: r.score_x1000,
             last_seen_at: r.last_seen_at.map(|t| t.and_utc()),
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             version: r.version,
+            rating_x100: r.rating_x100,
+            price_min: r.price_min,
         })
     }
-}
-
-/// Filters and order for the public agent list.
-#[derive(Debug, Clone, Default)]
-pub struct BrowseQuery {
-    /// Only agents in this category.
-    pub category: Option<String>,
-    /// Text in name, description or skills (case-insensitive).
-    pub q: Option<String>,
-    /// Minimum mean rating.
-    pub min_rating: Option<f64>,
-    /// Only agents that polled in the last hour.
-    pub online: Option<bool>,
-    /// Agents with a tier at or above this price.
-    pub price_min: Option<i64>,
-    /// Agents with a tier at or below this price.
-    pub price_max: Option<i64>,
-    /// Sort order.
-    pub sort: BrowseSort,
-    /// Page size (1–100).
-    pub limit: i64,
-    /// Rows to skip (from the opaque cursor).
-    pub offset: i64,
-}
-
-/// Orders of the public agent list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum BrowseSort {
-    /// Newest first.
-    #[default]
-    Newest,
-    /// Best rated first.
-    Rating,
-    /// Most completed orders first.
-    Orders,
-    /// Cheapest tier first.
-    Price,
 }
 
 /// Gives every gig an id (keeping ids the owner sent back) so orders can name it.
@@ -324,70 +312,9 @@ impl Store {
         self.cache.forget_agent(id);
         self.read(|c| load(c, id))
     }
-
-    /// The public list: approved agents matching `q`, one page.
-    pub fn browse_agents(&self, q: &BrowseQuery, now: DateTime<Utc>) -> Result<Vec<AgentRecord>> {
-        self.read(|c| {
-            let mut query = agents::table
-                .filter(agents::status.ne(AgentStatus::PendingApproval.as_str()))
-                // A suspended agent disappears from browsing (its profile still answers, suspended).
-                .filter(agents::suspended.eq(false))
-                .select(AgentCols::as_select())
-                .into_boxed();
-            if let Some(cat) = &q.category {
-                query = query.filter(
-                    agents::categories
-                        .like(format!("%,{},%", like_escape(cat)))
-                        .escape('\\'),
-                );
-            }
-            if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                query = query.filter(
-                    agents::search
-                        .like(format!("%{}%", like_escape(&text.to_lowercase())))
-                        .escape('\\'),
-                );
-            }
-            if let Some(min) = q.min_rating {
-                let tenths = (min * 10.0).round() as i64;
-                query = query
-                    .filter(agents::rating_count.gt(0))
-                    .filter((agents::rating_sum * 10).ge(agents::rating_count * tenths));
-            }
-            if let Some(online) = q.online {
-                let since = naive(online_since(now));
-                query = if online {
-                    query.filter(agents::last_seen_at.ge(since))
-                } else {
-                    query.filter(agents::last_seen_at.is_null().or(agents::last_seen_at.lt(since)))
-                };
-            }
-            if let Some(p) = q.price_min {
-                query = query.filter(agents::price_max.ge(p));
-            }
-            if let Some(p) = q.price_max {
-                query = query.filter(agents::price_min.le(p));
-            }
-            query = match q.sort {
-                BrowseSort::Newest => query.order((agents::created_at.desc(), agents::id.desc())),
-                BrowseSort::Rating => query.order((
-                    agents::rating_x100.desc(),
-                    agents::rating_count.desc(),
-                    agents::id.desc(),
-                )),
-                BrowseSort::Orders => query.order((agents::completed_count.desc(), agents::id.desc())),
-                BrowseSort::Price => query.order((agents::price_min.asc(), agents::id.desc())),
-            };
-            let rows: Vec<AgentCols> = query
-                .limit(q.limit.clamp(1, crate::MAX_PAGE_ROWS))
-                .offset(q.offset.max(0))
-                .load(c)?;
-            rows.into_iter().map(AgentRecord::try_from).collect()
-        })
-    }
 }
 
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 

@@ -28,6 +28,9 @@ pub enum StoreError {
     /// Support refused (suspension, reinstatement, a report or a resolution).
     #[error(transparent)]
     Support(#[from] heepr_domain::support::SupportError),
+    /// A review or a reply was refused.
+    #[error(transparent)]
+    Review(#[from] heepr_domain::review::ReviewError),
     /// An API key was refused.
     #[error("{}", .0.message())]
     Key(KeyReject),

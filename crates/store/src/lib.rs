@@ -5,6 +5,7 @@
 //! business rule lives here: the store only knows how to persist what was decided.
 
 pub mod agent;
+pub mod browse;
 mod cache;
 pub mod chat;
 pub mod connection;
@@ -26,6 +27,7 @@ mod plan;
 pub mod poll;
 mod prepared;
 pub mod ratelimit;
+pub mod review;
 mod rows;
 pub mod schema;
 pub mod session;
@@ -162,7 +164,7 @@ impl Store {
     }
 
     /// Applies `plan` as one write — **the** way the store writes: through SQLite's
-    /// writer, or on PostgreSQL as one `heepr_apply_v1` call outside any explicit
+    /// writer, or on PostgreSQL as one `heepr_apply_v2` call outside any explicit
     /// transaction (the call commits on its own), or, for plans with steps that
     /// function does not know, statement by statement in one transaction.
     pub(crate) fn apply(&self, plan: &plan::Plan) -> Result<()> {

@@ -11,6 +11,7 @@ use crate::{Store, micros, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::order::{decide, place_order};
+use heepr_domain::reputation::stats_delta;
 use heepr_domain::{Actor, AgentId, Command, Decision, Order, OrderId, OrderState, PlaceOrder, Policy, Viewer};
 
 /// Attempts before a command that keeps losing optimistic races gives up.
@@ -124,8 +125,9 @@ impl Store {
     }
 
     /// The one command path: load, check `visible` (else `NotFound`), decide, write the
-    /// new state with a version check, apply every effect and the `extra` steps — all
-    /// in one transaction, retried on a lost race.
+    /// new state with a version check, apply every effect, the agent's counters the
+    /// decision moves (`heepr_domain::reputation`) and the `extra` steps — all in one
+    /// transaction, retried on a lost race.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn command_with(
         &self,
@@ -156,6 +158,10 @@ impl Store {
                 expected_version: before.version,
             });
             plan.effects(&d, &self.base_url(), now)?;
+            plan.extend(Step::agent_stats(
+                &d.order.agent,
+                &stats_delta(&before.order, &cmd, &d.order, policy, now),
+            ));
             extra(&after.order, &mut plan)?;
             self.apply(&plan)?;
             Ok((after, true))

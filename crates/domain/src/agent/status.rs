@@ -1,4 +1,4 @@
-//! An agent's lifecycle status, presence and badges.
+//! An agent's lifecycle status and presence (badges: `crate::reputation`).
 
 use super::*;
 
@@ -36,21 +36,6 @@ impl fmt::Display for AgentStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Badges derived from an agent's record (never stored, so they cannot go stale).
-pub fn badges(rating: Option<f64>, reviews: i64, completed: i64) -> Vec<&'static str> {
-    let mut b = Vec::new();
-    if rating.is_some_and(|r| r >= 4.8) && reviews >= 10 {
-        b.push("top_rated");
-    }
-    if completed >= 100 {
-        b.push("100_completed");
-    }
-    if completed >= 1 && reviews == 0 && completed < 100 {
-        b.push("rising");
-    }
-    b
 }
 
 /// An agent counts as online this long after its last successful poll.

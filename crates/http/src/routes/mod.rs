@@ -7,6 +7,7 @@ pub mod market;
 mod orders;
 mod owner;
 mod public;
+mod reviews;
 pub(crate) mod support;
 mod testing;
 
@@ -53,6 +54,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 web::post().to(orders::customer::revision),
             )
             .route("/customer/orders/{id}/flag", web::post().to(orders::customer::flag))
+            // reviews
+            .route("/customer/orders/{id}/review", web::post().to(reviews::review))
+            .route("/owner/reviews/{id}/reply", web::post().to(reviews::reply))
             .route("/customer/orders/{id}/cancel", web::post().to(orders::customer::cancel))
             .route(
                 "/customer/orders/{id}/deliveries",
@@ -155,6 +159,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/agents/{id}/skill/{file}", web::get().to(agent::skill_file))
             // public
             .route("/agents", web::get().to(public::list))
-            .route("/agents/{id}", web::get().to(public::get)),
+            .route("/agents/{id}", web::get().to(public::get))
+            .route("/agents/{id}/reviews", web::get().to(reviews::list))
+            .route("/leaderboard", web::get().to(reviews::leaderboard)),
     );
 }

@@ -4,9 +4,8 @@ use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::views::PublicAgent;
 use actix_web::{HttpResponse, web};
-use heepr_store::agent::{BrowseQuery, BrowseSort};
-use serde::Deserialize;
-use serde_json::json;
+use heepr_store::browse::{BrowseQuery, BrowseSort};
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +25,7 @@ fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::invalid(field, message)
 }
 
-/// `GET /api/agents`: filters, sort, and an opaque cursor for the next page.
+/// `GET /api/agents`: filters, sort, and an opaque keyset cursor for the next page.
 pub(crate) async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     if let Some(c) = &q.category
@@ -50,18 +49,7 @@ pub(crate) async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -
         Some("price") => BrowseSort::Price,
         Some(_) => return Err(invalid("sort", "one of rating, orders, price, newest")),
     };
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 100"));
-    }
-    let offset = match &q.cursor {
-        None => 0,
-        Some(c) => c
-            .strip_prefix("o")
-            .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| invalid("cursor", "pass the `next` value of a previous page"))?,
-    };
+    let limit = super::reviews::page_limit(q.limit)?;
     let query = BrowseQuery {
         category: q.category,
         q: text,
@@ -70,17 +58,22 @@ pub(crate) async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -
         price_min: q.price_min,
         price_max: q.price_max,
         sort,
-        limit: limit + 1,
-        offset,
+        limit,
+        cursor: q.cursor,
     };
     let store = state.store.clone();
     let now = state.now();
-    let mut rows = blocking(move || Ok(store.browse_agents(&query, now)?)).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| format!("o{}", offset + limit));
-    let agents: Vec<PublicAgent> = rows.iter().map(|a| PublicAgent::new(a, now)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "agents": agents, "next": next })))
+    let page = blocking(move || Ok(store.browse_agents(&query, now)?)).await?;
+    Ok(HttpResponse::Ok().json(AgentPage {
+        agents: page.rows.iter().map(|a| PublicAgent::new(a, now)).collect(),
+        next: page.next,
+    }))
+}
+
+#[derive(Serialize)]
+struct AgentPage {
+    agents: Vec<PublicAgent>,
+    next: Option<String>,
 }
 
 /// `GET /api/agents/{id}`. Agents awaiting approval do not exist publicly.

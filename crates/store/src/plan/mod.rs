@@ -5,12 +5,12 @@
 //!
 //! - on SQLite, as statements on the writer's one connection (in-process: a statement
 //!   costs what SQLite spends on it) — `statements.rs`;
-//! - on PostgreSQL, as **one** call to `heepr_apply_v1(jsonb)` (`heepr_apply_v1.sql`,
-//!   installed at start), which runs the same statements inside the server. Statement by statement, an order's
-//!   lifecycle took ~37 round trips, and the backends' CPU went to kernel networking
-//!   and scheduling per round trip rather than to the statements. Outside an explicit
-//!   transaction the call is its own atomic transaction, so it also saves BEGIN and
-//!   COMMIT.
+//! - on PostgreSQL, as **one** call to `heepr_apply_v2(jsonb)` (`heepr_apply_v2.sql`,
+//!   installed at start beside v1, which older binaries call), which runs the same
+//!   statements inside the server. Statement by statement, an order's lifecycle took
+//!   ~37 round trips, and the backends' CPU went to kernel networking and scheduling
+//!   per round trip rather than to the statements. Outside an explicit transaction the
+//!   call is its own atomic transaction, so it also saves BEGIN and COMMIT.
 //!
 //! Either way a plan is all or nothing, and the checks that make a write conditional
 //! (the order's version, a wallet that must cover its debit, an agent that must exist)
@@ -22,10 +22,11 @@ use crate::error::{Result, StoreError};
 use crate::event_wire;
 use crate::idempotency::ClaimRow;
 use crate::rows::{OrderRow, naive};
-use crate::schema::{deliveries, files, notifications};
+use crate::schema::{deliveries, files, notifications, reviews};
 use crate::ulid;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use heepr_domain::reputation::StatsDelta;
 use heepr_domain::{AgentEvent, AgentId, Decision, Effect, Notification, Recipient, Transfer};
 use record::{Change, NewRow};
 use serde::Serialize;
@@ -74,6 +75,29 @@ pub(crate) enum Step {
     /// An `Idempotency-Key` claimed with its answer; refused with
     /// [`StoreError::ClaimTaken`] if the key is taken (see `idempotency`).
     Claim { row: ClaimRow },
+    /// An agent's counters moved by an order decision (`heepr_domain::reputation`):
+    /// increments, so decisions on several of its orders commute.
+    AgentStats {
+        agent_id: String,
+        completed: i64,
+        on_time: i64,
+        missed_deadlines: i64,
+        declines: i64,
+        flags: i64,
+    },
+    /// A review's row (a second review of one order is a unique violation).
+    Review { row: ReviewRow },
+    /// An agent's rating with a review counted, only over the rating it was decided
+    /// from (else [`StoreError::Contention`]).
+    AgentRating {
+        agent_id: String,
+        expected_sum: i64,
+        expected_count: i64,
+        rating_sum: i64,
+        rating_count: i64,
+        rating_x100: i64,
+        score_x1000: i64,
+    },
     /// Any other new row (agents, credentials, users, chat, emails): see `record`.
     #[serde(skip_serializing)]
     Insert(NewRow),
@@ -83,10 +107,22 @@ pub(crate) enum Step {
 }
 
 impl Step {
-    /// Whether `heepr_apply_v1` knows this step (the order hot path); the others are
-    /// applied statement by statement on PostgreSQL too.
+    /// Whether `heepr_apply_v2` knows this step (the order hot path, reputation and
+    /// reviews); the others are applied statement by statement on PostgreSQL too.
     fn in_server(&self) -> bool {
         !matches!(self, Self::Insert(_) | Self::Change(_))
+    }
+
+    /// The counters `delta` moves on `agent`, or `None` when it moves none.
+    pub(crate) fn agent_stats(agent: &AgentId, delta: &StatsDelta) -> Option<Self> {
+        (!delta.is_zero()).then(|| Self::AgentStats {
+            agent_id: agent.to_string(),
+            completed: delta.completed,
+            on_time: delta.on_time,
+            missed_deadlines: delta.missed_deadlines,
+            declines: delta.declines,
+            flags: delta.flags,
+        })
     }
 }
 
@@ -101,7 +137,7 @@ pub(crate) struct TransferRow {
     pub kind: &'static str,
     pub order_id: Option<String>,
     /// Only AgentMarket plans carry one, and they are applied in Rust: the hot-path
-    /// JSON for `heepr_apply_v1` stays as it was.
+    /// JSON for `heepr_apply_v1`/`_v2` stays as it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     pub at: NaiveDateTime,
@@ -117,6 +153,20 @@ pub(crate) struct NotificationRow {
     pub order_id: String,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Serialize, Insertable)]
+#[diesel(table_name = reviews)]
+pub(crate) struct ReviewRow {
+    pub id: String,
+    pub order_id: String,
+    pub agent_id: String,
+    pub customer_id: String,
+    pub stars: i32,
+    pub body: Option<String>,
+    pub reply: Option<String>,
+    pub replied_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
 }
 
 #[derive(Debug, Serialize, Insertable)]
@@ -154,6 +204,11 @@ impl Plan {
         self.steps.push(step);
     }
 
+    /// Adds `step`, if there is one.
+    pub(crate) fn extend(&mut self, step: Option<Step>) {
+        self.steps.extend(step);
+    }
+
     /// Puts `step` before every other one.
     pub(crate) fn push_first(&mut self, step: Step) {
         self.steps.insert(0, step);
@@ -183,7 +238,7 @@ impl Plan {
         self.push(Step::Change(change));
     }
 
-    /// Whether PostgreSQL can take the whole plan in one `heepr_apply_v1` call, which
+    /// Whether PostgreSQL can take the whole plan in one `heepr_apply_v2` call, which
     /// is its own transaction; otherwise the caller must open one.
     pub(crate) fn in_server(&self) -> bool {
         self.steps.iter().all(Step::in_server)

@@ -1,13 +1,14 @@
 //! The plan applier for PostgreSQL: the whole plan as **one** call to
-//! `heepr_apply_v1(jsonb)` (`heepr_apply_v1.sql`), which runs the same statements
+//! `heepr_apply_v2(jsonb)` (`heepr_apply_v2.sql`), which runs the same statements
 //! inside the server — one round trip instead of one per statement, and outside an
 //! explicit transaction the call is its own atomic transaction.
 //!
-//! The function is not a migration: [`install`] replaces it at every start, under the
-//! migration lock. Its version is in its name, so during a rolling upgrade an old
-//! binary keeps calling the version it knows while a new one installs and calls its
-//! own. A change to the steps' semantics gets a new file and name (`_v2`); a later
-//! migration drops versions no binary calls any more.
+//! The functions are not migrations: [`install`] replaces them at every start, under
+//! the migration lock. The version is in the name, so during a rolling upgrade an old
+//! binary keeps calling the version it knows (`heepr_apply_v1`, installed unchanged
+//! beside v2) while a new one installs and calls its own. A change to the steps'
+//! semantics gets a new file and name (`_v3`); a later migration drops versions no
+//! binary calls any more.
 
 use super::Plan;
 use crate::connection::AnyConnection;
@@ -16,12 +17,16 @@ use crate::prepared::KeepPrepared;
 use diesel::connection::SimpleConnection;
 use heepr_domain::DomainError;
 
-/// The function's source.
-const SOURCE: &str = include_str!("heepr_apply_v1.sql");
+/// Every version's source, oldest first; the last is the one this binary calls.
+const SOURCES: [&str; 2] = [include_str!("heepr_apply_v1.sql"), include_str!("heepr_apply_v2.sql")];
 
-/// (Re)creates `heepr_apply_v1`. Called by `migrate::run` while it holds the lock.
+/// What this binary calls.
+const CALL: &str = "SELECT heepr_apply_v2($1::jsonb)";
+
+/// (Re)creates `heepr_apply_v1` and `heepr_apply_v2`. Called by `migrate::run` while it
+/// holds the lock.
 pub(crate) fn install(c: &mut diesel::PgConnection) -> diesel::QueryResult<()> {
-    c.batch_execute(SOURCE)
+    SOURCES.iter().try_for_each(|s| c.batch_execute(s))
 }
 
 /// What `heepr_apply` raises when a conditional write finds its condition false.
@@ -31,8 +36,14 @@ const REFUSED_NO_AGENT: &str = "heepr:no_agent";
 const REFUSED_CLAIM_TAKEN: &str = "heepr:claim_taken";
 
 pub(super) fn apply(c: &mut AnyConnection, plan: &Plan) -> Result<()> {
+    apply_with(c, plan, CALL)
+}
+
+/// Applies `plan` through `call` (`SELECT heepr_apply_vN($1::jsonb)`): tests compare
+/// versions.
+pub(super) fn apply_with(c: &mut AnyConnection, plan: &Plan, call: &'static str) -> Result<()> {
     let json = serde_json::to_string(plan).map_err(StoreError::corrupt)?;
-    let out = diesel::sql_query("SELECT heepr_apply_v1($1::jsonb)")
+    let out = diesel::sql_query(call)
         .bind::<diesel::sql_types::Text, _>(json)
         .execute_prepared(c);
     match out {

@@ -89,6 +89,12 @@ pub(crate) enum Change {
     HumanRequested { id: String, at: NaiveDateTime },
     /// An offer claimed by the order it became, only once (else `offer_accepted`).
     ClaimOffer { id: String, order_id: String },
+    /// The owner's answer to a review, only once (else `already_replied`).
+    ReviewReply {
+        id: String,
+        reply: String,
+        at: NaiveDateTime,
+    },
     /// A session ended (logout); an unknown one is fine.
     EndSession { token_hash: String },
     /// An email sent: its body replaced and its sealed copy dropped.
@@ -137,6 +143,7 @@ impl Change {
             Self::UseApproval { .. } => ApprovalError::Used.into(),
             Self::UseBootstrapToken { .. } => RegisterError::Used.into(),
             Self::ClaimOffer { .. } => ChatError::OfferAccepted.into(),
+            Self::ReviewReply { .. } => heepr_domain::review::ReviewError::AlreadyReplied.into(),
             Self::UpdateTask { .. } => StoreError::Contention,
             Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
             Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
@@ -255,6 +262,16 @@ pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
                 .set(offers::accepted_order_id.eq(order_id))
                 .execute_prepared(c)?
         }
+        Change::ReviewReply { id, reply, at } => diesel::update(
+            crate::schema::reviews::table
+                .find(id)
+                .filter(crate::schema::reviews::reply.is_null()),
+        )
+        .set((
+            crate::schema::reviews::reply.eq(reply),
+            crate::schema::reviews::replied_at.eq(at),
+        ))
+        .execute_prepared(c)?,
         Change::EndSession { token_hash } => diesel::delete(sessions::table.find(token_hash)).execute(c)?,
         Change::EmailSent { id, at } => diesel::update(emails::table.find(id))
             .set((

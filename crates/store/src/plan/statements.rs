@@ -1,7 +1,7 @@
 //! The Rust plan applier: each step as statements on the caller's connection, inside
 //! the caller's transaction. Every plan on SQLite, and on PostgreSQL the plans that
-//! `heepr_apply_v1` does not take whole. For the steps both know, `postgres.rs` +
-//! `heepr_apply_v1.sql` must write the same rows (`tests.rs` compares them column by
+//! `heepr_apply_v2` does not take whole. For the steps both know, `postgres.rs` +
+//! `heepr_apply_v2.sql` must write the same rows (`tests.rs` compares them column by
 //! column).
 
 use super::{Step, event_row};
@@ -9,7 +9,7 @@ use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::ledger;
 use crate::prepared::KeepPrepared;
-use crate::schema::{agents, deliveries, events, files, idempotency_keys, notifications, orders};
+use crate::schema::{agents, deliveries, events, files, idempotency_keys, notifications, orders, reviews};
 use diesel::prelude::*;
 
 pub(super) fn apply(c: &mut AnyConnection, step: &Step) -> Result<()> {
@@ -71,6 +71,56 @@ pub(super) fn apply(c: &mut AnyConnection, step: &Step) -> Result<()> {
         }
         Step::File { row } => {
             diesel::insert_into(files::table).values(row).execute_prepared(c)?;
+        }
+        Step::AgentStats {
+            agent_id,
+            completed,
+            on_time,
+            missed_deadlines,
+            declines,
+            flags,
+        } => {
+            let updated = diesel::update(agents::table.find(agent_id))
+                .set((
+                    agents::completed_count.eq(agents::completed_count + completed),
+                    agents::on_time_count.eq(agents::on_time_count + on_time),
+                    agents::missed_deadline_count.eq(agents::missed_deadline_count + missed_deadlines),
+                    agents::decline_count.eq(agents::decline_count + declines),
+                    agents::flag_count.eq(agents::flag_count + flags),
+                ))
+                .execute_prepared(c)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        Step::Review { row } => {
+            diesel::insert_into(reviews::table).values(row).execute_prepared(c)?;
+        }
+        Step::AgentRating {
+            agent_id,
+            expected_sum,
+            expected_count,
+            rating_sum,
+            rating_count,
+            rating_x100,
+            score_x1000,
+        } => {
+            let updated = diesel::update(
+                agents::table
+                    .find(agent_id)
+                    .filter(agents::rating_sum.eq(expected_sum))
+                    .filter(agents::rating_count.eq(expected_count)),
+            )
+            .set((
+                agents::rating_sum.eq(rating_sum),
+                agents::rating_count.eq(rating_count),
+                agents::rating_x100.eq(rating_x100),
+                agents::score_x1000.eq(score_x1000),
+            ))
+            .execute_prepared(c)?;
+            if updated == 0 {
+                return Err(StoreError::Contention);
+            }
         }
         Step::Insert(row) => super::record::insert(c, row)?,
         Step::Change(change) => super::record::change(c, change)?,

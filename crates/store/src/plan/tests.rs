@@ -1,11 +1,14 @@
-//! The two appliers write the same rows: the same plans go through `sqlite::apply` and
-//! through `heepr_apply_v1`, and every row they leave is compared column by column. A
-//! new step that one applier forgets, or writes differently, fails here.
+//! The two appliers write the same rows: the same plans go through `statements::apply`
+//! and through `heepr_apply_v2`, and every row they leave is compared column by column.
+//! A new step that one applier forgets, or writes differently, fails here. And v2
+//! writes what v1 wrote for the steps v1 knows (older binaries keep calling v1).
 
 use super::*;
 use crate::files::StagedFile;
 use crate::idempotency::{Claim, Once};
-use crate::schema::{accounts, agents, deliveries, events, files, idempotency_keys, notifications, orders, transfers};
+use crate::schema::{
+    accounts, agents, deliveries, events, files, idempotency_keys, notifications, orders, reviews, transfers,
+};
 use crate::testing::TestDb;
 use chrono::TimeZone;
 use diesel::connection::SimpleConnection;
@@ -90,6 +93,47 @@ fn plans() -> (Vec<Plan>, Vec<Plan>) {
         task: None,
     };
     delivered.push(transfer(&to_owner, now));
+    // Reputation: a completion's counters, then a review with its rating and bonus.
+    let mut reviewed = Plan::new();
+    reviewed.push(Step::AgentStats {
+        agent_id: "agt_A".into(),
+        completed: 1,
+        on_time: 1,
+        missed_deadlines: 0,
+        declines: 0,
+        flags: 0,
+    });
+    reviewed.push(Step::AgentStats {
+        agent_id: "agt_A".into(),
+        completed: 0,
+        on_time: 0,
+        missed_deadlines: 1,
+        declines: 1,
+        flags: 1,
+    });
+    reviewed.push(Step::Review {
+        row: ReviewRow {
+            id: "rev_R1".into(),
+            order_id: after.id.to_string(),
+            agent_id: "agt_A".into(),
+            customer_id: "usr_C".into(),
+            stars: 4,
+            body: Some("good\nwork".into()),
+            reply: None,
+            replied_at: None,
+            created_at: naive(now),
+        },
+    });
+    reviewed.push(rating(0, 4));
+    let bonus = Transfer {
+        debit: AccountRef::Mint,
+        credit: AccountRef::Wallet(after.customer.clone()),
+        amount: Points(5),
+        kind: TransferKind::ReviewBonus,
+        order: Some(after.id.clone()),
+        task: None,
+    };
+    reviewed.push(transfer(&bonus, now));
 
     // Each refused as a whole, on both backends alike.
     let stale = |p: &mut Plan| {
@@ -116,7 +160,41 @@ fn plans() -> (Vec<Plan>, Vec<Plan>) {
     once.claim_in(&mut p, &d.order, now);
     p.push(transfer(&to_owner, now));
     refused.push(p);
-    (vec![placed, delivered], refused)
+    // A rating decided on a record that has changed since (the review above counted).
+    let mut p = Plan::new();
+    p.push(transfer(&bonus, now));
+    p.push(rating(0, 5));
+    refused.push(p);
+    let mut p = Plan::new();
+    p.push(Step::AgentStats {
+        agent_id: "agt_gone".into(),
+        completed: 1,
+        on_time: 0,
+        missed_deadlines: 0,
+        declines: 0,
+        flags: 0,
+    });
+    refused.push(p);
+    (vec![placed, delivered, reviewed], refused)
+}
+
+/// The rating step of one more review of `stars` over an agent with `count` reviews of 4.
+fn rating(count: i64, stars: i64) -> Step {
+    let before = heepr_domain::reputation::Reputation {
+        rating_sum: 4 * count,
+        rating_count: count,
+        ..Default::default()
+    };
+    let after = before.with_review(stars);
+    Step::AgentRating {
+        agent_id: "agt_A".into(),
+        expected_sum: before.rating_sum,
+        expected_count: before.rating_count,
+        rating_sum: after.rating_sum,
+        rating_count: after.rating_count,
+        rating_x100: after.rating_x100(),
+        score_x1000: after.score_x1000(),
+    }
 }
 
 type Dump = Vec<String>;
@@ -131,9 +209,42 @@ fn dump(c: &mut AnyConnection) -> Dump {
     out.extend(rows(
         "agents",
         agents::table
-            .select((agents::id, agents::event_seq))
+            .select((
+                agents::id,
+                agents::event_seq,
+                (
+                    agents::completed_count,
+                    agents::on_time_count,
+                    agents::missed_deadline_count,
+                    agents::decline_count,
+                    agents::flag_count,
+                ),
+                (
+                    agents::rating_sum,
+                    agents::rating_count,
+                    agents::rating_x100,
+                    agents::score_x1000,
+                ),
+            ))
             .order(agents::id)
-            .load::<(String, i64)>(c)
+            .load::<(String, i64, (i64, i64, i64, i64, i64), (i64, i64, i64, i64))>(c)
+            .unwrap(),
+    ));
+    out.extend(rows(
+        "reviews",
+        reviews::table
+            .order(reviews::id)
+            .load::<(
+                String,
+                String,
+                String,
+                String,
+                i32,
+                Option<String>,
+                Option<String>,
+                Option<NaiveDateTime>,
+                NaiveDateTime,
+            )>(c)
             .unwrap(),
     ));
     out.extend(rows(
@@ -268,7 +379,13 @@ fn both_appliers_write_the_same_rows_and_refuse_the_same_plans() {
             .collect();
         assert_eq!(
             errors,
-            ["Contention", "Domain(InsufficientPoints)", "ClaimTaken"],
+            [
+                "Contention",
+                "Domain(InsufficientPoints)",
+                "ClaimTaken",
+                "Contention",
+                "NotFound"
+            ],
             "{}: each refusal names its cause",
             db.label
         );
@@ -283,4 +400,33 @@ fn both_appliers_write_the_same_rows_and_refuse_the_same_plans() {
         }
         assert_eq!(first.len(), second.len(), "{a} and {b} wrote different row counts");
     }
+}
+
+/// Older binaries keep calling `heepr_apply_v1` while a new one calls v2: for the steps
+/// v1 knows, both write the same rows.
+#[test]
+fn v2_writes_what_v1_wrote_for_v1_steps() {
+    let Some(dbs) = TestDb::postgres().map(|a| [a, TestDb::postgres().expect("second schema")]) else {
+        return;
+    };
+    let (applied, _) = plans();
+    let mut dumps = Vec::new();
+    for (db, call) in dbs
+        .iter()
+        .zip(["SELECT heepr_apply_v1($1::jsonb)", "SELECT heepr_apply_v2($1::jsonb)"])
+    {
+        let mut c = crate::DbTarget::parse(&db.url).unwrap().establish().unwrap();
+        crate::migrate::run(&mut c).unwrap();
+        c.batch_execute(WORLD).unwrap();
+        // The placement and the delivery: the review plan has v2's steps.
+        for p in &applied[..2] {
+            assert!(p.steps.iter().all(|s| !matches!(
+                s,
+                Step::AgentStats { .. } | Step::Review { .. } | Step::AgentRating { .. }
+            )));
+            postgres::apply_with(&mut c, p, call).unwrap_or_else(|e| panic!("{call}: {e}"));
+        }
+        dumps.push(dump(&mut c));
+    }
+    assert_eq!(dumps[0], dumps[1]);
 }

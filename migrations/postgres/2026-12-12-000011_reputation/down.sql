@@ -1,0 +1,2 @@
+-- The counts stay: they are what the orders say.
+SELECT 1;
