@@ -254,3 +254,30 @@ async fn order_routes_refuse_strangers() {
         assert_ledger_ok(&db);
     }
 }
+
+/// The bootstrap link is its own authorization: no session or key makes a wrong secret
+/// work, and the right one works for anyone, once.
+#[tokio::test]
+async fn the_bootstrap_link_needs_its_secret_and_nothing_else() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[]);
+        let owner = signup(&server, "a@example.com", true).await;
+        let (_, key, _) = live_agent(&server, &owner, "A").await;
+        let setup = onboard(&server, &owner, "B").await;
+        let link = setup["bootstrap_link"]["url"].as_str().unwrap().to_owned();
+        let wrong = format!("{}/api/setup/bsl_{}", server.base, "0".repeat(64));
+        let r = owner.get(&wrong).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{}: the owner's session is no secret", db.label);
+        let r = reqwest::Client::new()
+            .get(&wrong)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{}: nor is an agent's key", db.label);
+        let r = reqwest::get(&link).await.unwrap();
+        assert_eq!(r.status(), 200, "{}: anonymous, with the secret", db.label);
+        let r = owner.get(&link).send().await.unwrap();
+        assert_eq!(r.status(), 410, "{}: once, even for its owner", db.label);
+    }
+}

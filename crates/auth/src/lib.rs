@@ -62,6 +62,8 @@ pub enum SecretKind {
     Session,
     /// An email approval code (`apr_…`).
     Approval,
+    /// A bootstrap link's one-time secret (`bsl_…`, in the link's path).
+    SetupLink,
     /// An AgentMarket agent's `X-API-Key` (`amk_…`).
     MarketKey,
     /// An AgentMarket webhook signing secret (`whsec_…`); kept sealed, not hashed, since
@@ -77,6 +79,7 @@ impl SecretKind {
             Self::Bootstrap => "bs_",
             Self::Session => "ses_",
             Self::Approval => "apr_",
+            Self::SetupLink => "bsl_",
             Self::MarketKey => "amk_",
             Self::WebhookSecret => "whsec_",
         }

@@ -6,7 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use heepr_domain::agent::{ApprovalError, RegisterError};
+use heepr_domain::agent::{ApprovalError, RegisterError, SetupLinkError};
 use heepr_domain::chat::ChatError;
 use heepr_domain::market::MarketError;
 use heepr_domain::review::ReviewError;
@@ -159,6 +159,13 @@ impl ApiError {
                 };
                 (status, e.code(), None)
             }
+            Self::Store(StoreError::SetupLink(e)) => {
+                let status = match e {
+                    SetupLinkError::Unknown => S::NOT_FOUND,
+                    _ => S::GONE,
+                };
+                (status, e.code(), None)
+            }
             Self::Store(StoreError::Key(k)) => (S::UNAUTHORIZED, k.code(), None),
             Self::Store(StoreError::Cursor(code)) => {
                 let status = if *code == "cursor_expired" {
@@ -213,6 +220,7 @@ impl ApiError {
             Self::Store(StoreError::Invalid(e)) => e.to_string(),
             Self::Store(StoreError::Register(e)) => e.to_string(),
             Self::Store(StoreError::Approval(e)) => e.to_string(),
+            Self::Store(StoreError::SetupLink(e)) => e.to_string(),
             Self::Store(StoreError::Chat(e)) => e.to_string(),
             Self::Store(StoreError::Market(e)) => e.to_string(),
             Self::Store(StoreError::Support(e)) => e.to_string(),

@@ -15,12 +15,27 @@ fn incoming(req: &ServiceRequest) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
+/// The path as logged: a segment holding a bootstrap link's secret (`bsl_…`, a
+/// capability until used) is masked, so no log line can hand it out.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let prefix = heepr_auth::SecretKind::SetupLink.prefix();
+    if !path.contains(prefix) {
+        return path.into();
+    }
+    let masked: Vec<&str> = path
+        .split('/')
+        .map(|s| if s.starts_with(prefix) { "bsl_[secret]" } else { s })
+        .collect();
+    masked.join("/").into()
+}
+
 pub(crate) async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = incoming(&req).unwrap_or_else(|| format!("req_{}", ulid::Ulid::generate()));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %logged_path(req.path()));
     let started = std::time::Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();

@@ -310,14 +310,15 @@ impl Package {
     }
 }
 
-/// One shell line for the Skill Setup screen: unzip the downloaded bundle into a working
-/// directory for the agent and start a runtime (Claude Code, Codex, Cursor or any shell
-/// loop) there; the key file will live in that directory.
-pub fn install_snippet(ctx: &SkillContext) -> String {
+/// One shell line for the Skill Setup screen: fetch the one-time bootstrap link into a
+/// fresh working directory, unzip it there and start a runtime (Claude Code, Codex,
+/// Cursor or any shell loop) in it; the key file will live in that directory.
+pub fn install_snippet(ctx: &SkillContext, link: &str) -> String {
     let id = text::inline(&ctx.agent_id).replace(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'), "");
+    let link = text::inline(link).replace('\'', "");
     let dir = format!("~/heepr-agents/{id}");
     format!(
-        "mkdir -p {dir} && unzip -o ~/Downloads/heepr-skill-{id}.zip -d {dir} && cd {dir} && \
+        "mkdir -p {dir} && cd {dir} && curl -fsSL '{link}' -o setup.zip && unzip -o setup.zip && rm setup.zip && \
          claude \"Read SKILL.md and follow it\"  \
          # or: codex \"Read SKILL.md and follow it\" · Cursor: open {dir} and ask the agent to follow SKILL.md \
          · shell: run your agent loop in {dir}"

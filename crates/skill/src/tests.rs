@@ -449,14 +449,21 @@ fn sparse_context_still_renders() {
 }
 
 #[test]
-fn install_snippet_unzips_the_bundle_and_names_runtimes() {
-    let s = install_snippet(&ctx());
+fn install_snippet_fetches_the_link_and_names_runtimes() {
+    let s = install_snippet(&ctx(), "https://heepr.example/api/setup/bsl_abc");
     assert!(!s.contains('\n'));
-    assert!(s.starts_with("mkdir -p ~/heepr-agents/agt_01TEST && unzip -o ~/Downloads/heepr-skill-agt_01TEST.zip"));
+    assert!(s.starts_with(
+        "mkdir -p ~/heepr-agents/agt_01TEST && cd ~/heepr-agents/agt_01TEST && \
+         curl -fsSL 'https://heepr.example/api/setup/bsl_abc' -o setup.zip && unzip -o setup.zip"
+    ));
     for runtime in ["claude", "codex", "Cursor", "shell"] {
         assert!(s.contains(runtime), "{runtime}");
     }
     assert!(s.contains("SKILL.md"));
+    assert!(
+        !install_snippet(&ctx(), "x' && rm -rf / #").contains("x' &&"),
+        "quotes stay closed"
+    );
 }
 
 #[test]

@@ -19,6 +19,9 @@ pub enum StoreError {
     /// An approval code was refused.
     #[error(transparent)]
     Approval(#[from] heepr_domain::agent::ApprovalError),
+    /// A bootstrap link was refused (unknown, used, expired or voided).
+    #[error(transparent)]
+    SetupLink(#[from] heepr_domain::agent::SetupLinkError),
     /// A chat or offer action was refused.
     #[error(transparent)]
     Chat(#[from] heepr_domain::chat::ChatError),

@@ -420,3 +420,14 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(reviews, reports, suspensions, reinstatement_requests, audit_log, agents);
 diesel::allow_tables_to_appear_in_same_query!(reviews, orders);
 diesel::allow_tables_to_appear_in_same_query!(reviews, users);
+
+diesel::table! {
+    bootstrap_links (link_hash) {
+        link_hash -> Text,
+        agent_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        voided_at -> Nullable<Timestamp>,
+    }
+}

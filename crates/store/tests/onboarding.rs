@@ -21,7 +21,8 @@ fn approve(store: &heepr_store::Store, w: &World, code: &str, token: &str) {
     store
         .request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0())
         .unwrap();
-    store.confirm_approval(&w.owner, code, token, t0()).unwrap();
+    let link = format!("link of {token}");
+    store.confirm_approval(&w.owner, code, token, &link, t0()).unwrap();
 }
 
 #[test]

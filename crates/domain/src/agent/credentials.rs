@@ -141,3 +141,62 @@ pub fn decide_approval(code: Option<&ApprovalRecord>, owner: &str, now: Timestam
     }
     Ok(())
 }
+
+/// How long a bootstrap link (the Skill Setup's one-time download URL) works.
+pub const SETUP_LINK_TTL_HOURS: i64 = 24;
+
+/// A stored bootstrap link, as the store found it by the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupLinkRecord {
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// Already fetched once.
+    pub used: bool,
+    /// Voided by a regeneration, a rotation or a newer approval.
+    pub voided: bool,
+}
+
+/// Why a bootstrap link is refused. Every refusal of a link that existed is `410 Gone`:
+/// it worked once and never will again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SetupLinkError {
+    /// No such link.
+    #[error("unknown bootstrap link")]
+    Unknown,
+    /// Fetched before: a link works once.
+    #[error("this bootstrap link was already used; ask the owner for a new one")]
+    Used,
+    /// Older than [`SETUP_LINK_TTL_HOURS`].
+    #[error("this bootstrap link has expired; ask the owner for a new one")]
+    Expired,
+    /// The owner regenerated the token or rotated the key since.
+    #[error("this bootstrap link was replaced; ask the owner for the new one")]
+    Voided,
+}
+
+impl SetupLinkError {
+    /// Machine code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unknown => "not_found",
+            Self::Used => "link_used",
+            Self::Expired => "link_expired",
+            Self::Voided => "link_voided",
+        }
+    }
+}
+
+/// Decides whether a bootstrap link may be fetched: unknown → used → voided → expired.
+pub fn decide_setup_link(link: Option<&SetupLinkRecord>, now: Timestamp) -> Result<(), SetupLinkError> {
+    let l = link.ok_or(SetupLinkError::Unknown)?;
+    if l.used {
+        return Err(SetupLinkError::Used);
+    }
+    if l.voided {
+        return Err(SetupLinkError::Voided);
+    }
+    if now >= l.expires_at {
+        return Err(SetupLinkError::Expired);
+    }
+    Ok(())
+}

@@ -206,3 +206,35 @@ fn order_form_answers_refuse_nul_and_control_characters() {
         Err(SettingsError::new("inputs.repo", "must not contain NUL characters"))
     );
 }
+
+#[test]
+fn a_bootstrap_link_works_once_until_voided_or_expired() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+    let fresh = SetupLinkRecord {
+        expires_at: now + Duration::hours(SETUP_LINK_TTL_HOURS),
+        used: false,
+        voided: false,
+    };
+    assert_eq!(decide_setup_link(Some(&fresh), now), Ok(()));
+    assert_eq!(decide_setup_link(None, now), Err(SetupLinkError::Unknown));
+    let used = SetupLinkRecord {
+        used: true,
+        voided: true,
+        ..fresh.clone()
+    };
+    assert_eq!(
+        decide_setup_link(Some(&used), now + Duration::days(2)),
+        Err(SetupLinkError::Used),
+        "used wins over voided and expired"
+    );
+    let voided = SetupLinkRecord {
+        voided: true,
+        ..fresh.clone()
+    };
+    assert_eq!(decide_setup_link(Some(&voided), now), Err(SetupLinkError::Voided));
+    assert_eq!(
+        decide_setup_link(Some(&fresh), now + Duration::hours(SETUP_LINK_TTL_HOURS)),
+        Err(SetupLinkError::Expired)
+    );
+    assert_eq!(SetupLinkError::Used.code(), "link_used");
+}

@@ -1,4 +1,5 @@
-//! The agent's API (bearer key): register, skill, events, status.
+//! The agent's API (bearer key): register, skill, events, status; and the bootstrap link
+//! that hands a runtime its Skill Setup.
 
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
@@ -44,6 +45,35 @@ pub(crate) async fn register(
     let id = blocking(move || Ok(store.register_agent(&token_hash, &agent_id, &key_hash, ttl, now)?)).await?;
     tracing::info!(agent = %id, "agent registered");
     Ok(HttpResponse::Created().json(json!({ "agent_id": id, "api_key": key.plaintext })))
+}
+
+/// `GET /api/setup/{secret}`, the bootstrap link (no login: its secret is the
+/// capability). The first fetch mints a fresh bootstrap token (voiding earlier unused
+/// ones) and answers the Skill Setup zip with it; every later fetch, or one of an expired
+/// or voided link, is `410` and carries no token.
+pub(crate) async fn setup(state: web::Data<AppState>, secret: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let secret = secret.into_inner();
+    if !well_formed(&secret, SecretKind::SetupLink) {
+        return Err(heepr_store::StoreError::SetupLink(heepr_domain::agent::SetupLinkError::Unknown).into());
+    }
+    let link_hash = heepr_auth::secret_hash(&secret);
+    let token = heepr_auth::new_secret(SecretKind::Bootstrap).map_err(|e| ApiError::Blocking(e.to_string()))?;
+    let store = state.store.clone();
+    let now = state.now();
+    let token_hash = token.hash.clone();
+    let a = blocking(move || Ok(store.redeem_setup_link(&link_hash, &token_hash, now)?)).await?;
+    let zip = skill::render(&state, &a)?
+        .bundle_zip(Some(&token.plaintext))
+        .map_err(|e| ApiError::Blocking(format!("skill bundle: {e}")))?;
+    tracing::info!(agent = %a.id, "bootstrap link used: Skill Setup handed out");
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"heepr-skill-{}.zip\"", a.id),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(zip))
 }
 
 fn etag_matches(req: &HttpRequest, hash: &str) -> bool {

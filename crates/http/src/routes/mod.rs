@@ -153,6 +153,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/test/timers", web::post().to(testing::run_timers))
             // agents (bearer)
             .route("/agent/register", web::post().to(agent::register))
+            .route("/setup/{secret}", web::get().to(agent::setup))
             .route("/skill", web::get().to(agent::skill))
             .route("/events", web::get().to(agent::events))
             .route("/status", web::post().to(agent::status))

@@ -12,7 +12,7 @@ use heepr_domain::agent::AgentSettings;
 use heepr_store::agent::AgentRecord;
 use heepr_store::mail::NewEmail;
 use heepr_store::user::UserRecord;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 fn secret(kind: SecretKind) -> Result<heepr_auth::NewSecret, ApiError> {
@@ -147,8 +147,9 @@ pub(crate) struct Approve {
     code: String,
 }
 
-/// Confirms an approval code: mints the bootstrap token and answers with the Skill
-/// Setup. The token's plaintext exists only in this answer (it is stored hashed).
+/// Confirms an approval code: mints the bootstrap token and the bootstrap link and
+/// answers with the Skill Setup. Their plaintexts exist only in this answer (both are
+/// stored hashed).
 pub(crate) async fn approve(
     state: web::Data<AppState>,
     OwnerUser(owner): OwnerUser,
@@ -159,30 +160,65 @@ pub(crate) async fn approve(
         return Err(ApiError::invalid("code", "not an approval code"));
     }
     let token = secret(SecretKind::Bootstrap)?;
+    let link = secret(SecretKind::SetupLink)?;
     let store = state.store.clone();
     let now = state.now();
-    let token_hash = token.hash.clone();
-    let a =
-        blocking(move || Ok(store.confirm_approval(&owner.id, &heepr_auth::secret_hash(&code), &token_hash, now)?))
-            .await?;
+    let (token_hash, link_hash) = (token.hash.clone(), link.hash.clone());
+    let a = blocking(move || {
+        let code_hash = heepr_auth::secret_hash(&code);
+        Ok(store.confirm_approval(&owner.id, &code_hash, &token_hash, &link_hash, now)?)
+    })
+    .await?;
     let package = skill::render(&state, &a)?;
     let zip = package
         .bundle_zip(Some(&token.plaintext))
         .map_err(|e| ApiError::Blocking(format!("skill bundle: {e}")))?;
-    let expires = now + chrono::Duration::days(heepr_domain::agent::BOOTSTRAP_TTL_DAYS);
-    Ok(HttpResponse::Ok().json(json!({
-        "agent_id": a.id,
-        "status": a.status.as_str(),
-        "bootstrap_token": token.plaintext,
-        "bootstrap_expires_at": expires,
-        "content_hash": package.content_hash,
-        "skill_md": package.file("SKILL.md").map(|f| f.content.as_str()),
-        "bundle": {
-            "filename": format!("heepr-skill-{}.zip", a.id),
-            "zip_base64": base64::engine::general_purpose::STANDARD.encode(zip),
+    let url = format!("{}/api/setup/{}", state.config.base_url, link.plaintext);
+    Ok(HttpResponse::Ok().json(SkillSetup {
+        agent_id: a.id.to_string(),
+        status: a.status.as_str(),
+        bootstrap_expires_at: now + chrono::Duration::days(heepr_domain::agent::BOOTSTRAP_TTL_DAYS),
+        bootstrap_token: token.plaintext,
+        content_hash: &package.content_hash,
+        skill_md: package.file("SKILL.md").map(|f| f.content.as_str()).unwrap_or_default(),
+        bundle: Bundle {
+            filename: format!("heepr-skill-{}.zip", a.id),
+            zip_base64: base64::engine::general_purpose::STANDARD.encode(zip),
         },
-        "install": heepr_skill::install_snippet(&skill::context(&state, &a)),
-    })))
+        install: heepr_skill::install_snippet(&skill::context(&state, &a), &url),
+        bootstrap_link: BootstrapLink {
+            url,
+            expires_at: now + chrono::Duration::hours(heepr_domain::agent::SETUP_LINK_TTL_HOURS),
+        },
+    }))
+}
+
+/// The approve answer: the Skill Setup inline (token, zip) and as a one-time link.
+#[derive(Serialize)]
+struct SkillSetup<'a> {
+    agent_id: String,
+    status: &'static str,
+    bootstrap_token: String,
+    bootstrap_expires_at: chrono::DateTime<chrono::Utc>,
+    /// Fetching it once mints a fresh token and answers the zip (SPEC §16).
+    bootstrap_link: BootstrapLink,
+    content_hash: &'a str,
+    skill_md: &'a str,
+    bundle: Bundle,
+    /// One shell line: fetch the link, unzip, start a runtime.
+    install: String,
+}
+
+#[derive(Serialize)]
+struct BootstrapLink {
+    url: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize)]
+struct Bundle {
+    filename: String,
+    zip_base64: String,
 }
 
 async fn new_bootstrap(

@@ -46,6 +46,8 @@ pub(crate) enum NewRow {
     Fanout(FanoutRow),
     /// Suspensions, reinstatement requests, reports, the audit log.
     Support(crate::support::rows::SupportRow),
+    /// A bootstrap link (see `credentials`).
+    SetupLink(crate::credentials::SetupLinkRow),
 }
 
 /// A targeted change to existing rows.
@@ -131,6 +133,8 @@ pub(crate) enum Change {
     },
     /// A support change; it refuses on its own (see `support::rows`).
     Support(crate::support::rows::SupportChange),
+    /// A bootstrap link used or voided; it refuses on its own (see `credentials`).
+    SetupLink(crate::credentials::LinkChange),
 }
 
 impl Change {
@@ -147,7 +151,7 @@ impl Change {
             Self::UpdateTask { .. } => StoreError::Contention,
             Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
             Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
-            Self::Support(_) => return None,
+            Self::Support(_) | Self::SetupLink(_) => return None,
             Self::VoidBootstrapTokens { .. }
             | Self::RevokeApiKeys { .. }
             | Self::UserRoles { .. }
@@ -183,6 +187,7 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
             .values(r)
             .execute_prepared(c)?,
         NewRow::Support(r) => crate::support::rows::insert(c, r)?,
+        NewRow::SetupLink(r) => return crate::credentials::insert_link(c, r),
     };
     Ok(())
 }
@@ -190,6 +195,7 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
 pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
     let changed = match ch {
         Change::Support(s) => return crate::support::rows::change(c, s),
+        Change::SetupLink(l) => return crate::credentials::change_link(c, l),
         Change::AgentSettings {
             id,
             expected_version,

@@ -1,0 +1,1 @@
+DROP TABLE bootstrap_links;
