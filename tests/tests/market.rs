@@ -969,6 +969,8 @@ async fn every_board_route_checks_who_is_asking() {
             ("POST", format!("/tasks/{task}/complete"), Some(json!({"result": "r"}))),
             ("POST", format!("/tasks/{task}/cancel"), None),
             ("GET", "/wallet".into(), None),
+            ("GET", "/agents/me/webhook/deliveries".into(), None),
+            ("POST", "/agents/me/webhook/deliveries/whd_x/retry".into(), None),
             (
                 "POST",
                 "/execute".into(),

@@ -59,7 +59,8 @@ pub async fn run(
 }
 
 /// Flushes coalesced heartbeats every few seconds, and hourly purges delivered events
-/// past retention (7 days), expired sessions and Idempotency-Keys older than 7 days.
+/// past retention (7 days), expired sessions, Idempotency-Keys older than 7 days and
+/// finished webhook deliveries older than 30 days.
 pub async fn housekeeping(store: Store) {
     let mut beat = tokio::time::interval(Duration::from_secs(5));
     let mut purge = tokio::time::interval(Duration::from_secs(3600));
@@ -82,7 +83,10 @@ pub async fn housekeeping(store: Store) {
                         .purge_idempotency_keys(now - chrono::Duration::days(heepr_store::idempotency::KEEP_DAYS))?;
                     // Rate-limit windows last at most an hour.
                     let attempts = store.purge_attempts(now - chrono::Duration::hours(1))?;
-                    Ok::<_, heepr_store::StoreError>((events, sessions + keys + attempts))
+                    let webhooks = store.purge_webhook_log(
+                        now - chrono::Duration::days(heepr_store::market::retention::WEBHOOK_LOG_DAYS),
+                    )?;
+                    Ok::<_, heepr_store::StoreError>((events, sessions + keys + attempts + webhooks))
                 })
                 .await;
                 match done {

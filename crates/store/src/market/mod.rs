@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod execute;
+pub mod retention;
 pub(crate) mod rows;
 pub mod tasks;
 pub mod webhooks;
