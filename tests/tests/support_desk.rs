@@ -794,3 +794,75 @@ async fn support_routes_refuse_everyone_else() {
         assert_ledger_ok(&db);
     }
 }
+
+#[tokio::test]
+async fn a_review_is_reported_and_support_resolves_the_report() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[]);
+        let (support, _) = support_user(&server, &db).await;
+        let owner = signup(&server, "owner@example.com", true).await;
+        let (agent, key, gig) = live_agent(&server, &owner, "Reviewed").await;
+        let customer = signup(&server, "customer@example.com", false).await;
+        let (oid, _) = place(&server, &customer, &agent, &gig).await;
+        assert_eq!(deliver(&server, &key, &oid).await, 201);
+        let (s, _) = post(&owner, &server, &format!("/api/owner/orders/{oid}/release"), json!({})).await;
+        assert_eq!(s, 200);
+        let (s, _) = post(
+            &customer,
+            &server,
+            &format!("/api/customer/orders/{oid}/accept"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, review) = post(
+            &customer,
+            &server,
+            &format!("/api/customer/orders/{oid}/review"),
+            json!({"stars": 5, "text": "great"}),
+        )
+        .await;
+        assert_eq!(s, 201, "{review}");
+        let rid = review["id"].as_str().unwrap().to_owned();
+
+        // The owner reports the review (say, a competitor's sock puppet).
+        let body = json!({"target": "review", "id": rid, "reason": "sock puppet"});
+        let (s, rep) = post(&owner, &server, "/api/reports", body.clone()).await;
+        assert_eq!(s, 201, "{rep}");
+        assert_eq!((&rep["target"], &rep["target_id"]), (&json!("review"), &json!(rid)));
+        assert_eq!(rep["agent_id"], agent.as_str(), "a review's report concerns its agent");
+        let (s, e) = post(&owner, &server, "/api/reports", body).await;
+        assert_eq!((s, code(&e)), (409, "already_reported"));
+        let (_, q) = get(&support, &server, "/api/admin/queue").await;
+        assert_eq!(q["counts"]["report"], 1);
+        assert_eq!(q["items"][0]["report"]["target_id"], rid.as_str());
+        let (_, d) = get(&support, &server, &format!("/api/admin/agents/{agent}")).await;
+        assert_eq!(d["open_reports"], 1);
+        assert_eq!(d["counters"]["rating_count"], 1, "{}", db.label);
+        assert_eq!(d["counters"]["completed"], 1);
+
+        let path = format!("/api/admin/reports/{}/resolve", rep["id"].as_str().unwrap());
+        let r = support.post(server.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "no body is fine");
+        let (_, d) = get(&support, &server, &format!("/api/admin/agents/{agent}")).await;
+        assert_eq!(d["open_reports"], 0);
+        assert!(d["reports"][0]["resolved_at"].is_string());
+
+        // Ranked while in good standing; a suspension takes it off the leaderboard.
+        let ranked = |board: &Value| {
+            board["agents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["id"] == agent.as_str())
+        };
+        let (_, board) = get(&customer, &server, "/api/leaderboard").await;
+        assert!(ranked(&board), "{board}");
+        let suspend = format!("/api/admin/agents/{agent}/suspend");
+        let (s, _) = post(&support, &server, &suspend, json!({"reason": "review ring"})).await;
+        assert_eq!(s, 200);
+        let (_, board) = get(&customer, &server, "/api/leaderboard").await;
+        assert!(!ranked(&board), "{board}");
+        assert_ledger_ok(&db);
+    }
+}
