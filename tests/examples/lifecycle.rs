@@ -3,7 +3,9 @@
 //! each with its own customer and agent. Prints orders/s and latency percentiles.
 //!
 //! `cargo run --release -p heepr-e2e --example lifecycle -- <base url> <server log file> <workers> <seconds>`
-//! (bench/lifecycle.sh starts the server and passes these.)
+//! (bench/lifecycle.sh starts the server and passes these.) With `REVIEW=1` the customer
+//! also reviews each completed order, and the review's latency is printed beside the
+//! accept's (an order command) for comparison.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
@@ -126,6 +128,7 @@ async fn main() {
         pct(&mut register_us, 0.5),
         pct(&mut register_us, 0.99)
     );
+    let reviews = std::env::var("REVIEW").is_ok_and(|v| v == "1");
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let mut handles = Vec::new();
@@ -134,6 +137,7 @@ async fn main() {
         handles.push(tokio::spawn(async move {
             let agent_http = agent_client();
             let (mut done, mut place_us, mut poll_us) = (0u64, Vec::new(), Vec::new());
+            let (mut accept_us, mut review_us) = (Vec::new(), Vec::new());
             while Instant::now() < end {
                 let t = Instant::now();
                 let o = post(
@@ -172,18 +176,33 @@ async fn main() {
                     .unwrap();
                 assert!(r.status().is_success(), "deliver: {}", r.status());
                 post(&owner, format!("{base}/api/owner/orders/{oid}/release"), json!({})).await;
+                let t = Instant::now();
                 post(&customer, format!("{base}/api/customer/orders/{oid}/accept"), json!({})).await;
+                accept_us.push(t.elapsed().as_micros());
+                if reviews {
+                    let t = Instant::now();
+                    post(
+                        &customer,
+                        format!("{base}/api/customer/orders/{oid}/review"),
+                        json!({"stars": 5, "text": "Fixed, with a test."}),
+                    )
+                    .await;
+                    review_us.push(t.elapsed().as_micros());
+                }
                 done += 1;
             }
-            (done, place_us, poll_us)
+            (done, place_us, poll_us, accept_us, review_us)
         }));
     }
     let (mut total, mut place, mut poll) = (0u64, Vec::new(), Vec::new());
+    let (mut accept, mut review) = (Vec::new(), Vec::new());
     for h in handles {
-        let (d, p, q) = h.await.unwrap();
+        let (d, p, q, a, r) = h.await.unwrap();
         total += d;
         place.extend(p);
         poll.extend(q);
+        accept.extend(a);
+        review.extend(r);
     }
     let elapsed = start.elapsed().as_secs_f64();
     println!(
@@ -197,4 +216,17 @@ async fn main() {
         pct(&mut poll, 0.5),
         pct(&mut poll, 0.99)
     );
+    println!(
+        "accept p50 {:.2} ms p99 {:.2} ms",
+        pct(&mut accept, 0.5),
+        pct(&mut accept, 0.99)
+    );
+    if reviews {
+        println!(
+            "review p50 {:.2} ms p99 {:.2} ms ({} reviews)",
+            pct(&mut review, 0.5),
+            pct(&mut review, 0.99),
+            review.len()
+        );
+    }
 }
