@@ -220,7 +220,7 @@ async fn order_routes_refuse_strangers() {
         // Support routes.
         for path in [format!("/api/admin/orders/{oid}"), "/api/admin/orders".to_owned()] {
             check("an owner", owner_a.get(server.url(&path)).send().await.unwrap(), &[403]);
-            check("anonymous", anon.get(server.url(&path)).send().await.unwrap(), &[401]);
+            check("anonymous", anon.get(server.url(&path)).send().await.unwrap(), &[404]);
         }
         check(
             "an owner",

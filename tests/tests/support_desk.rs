@@ -684,7 +684,7 @@ async fn support_routes_refuse_everyone_else() {
                 "anonymous",
                 path,
                 get(&anon, &server, path).await,
-                (401, "unauthorized"),
+                (404, "not_found"),
             );
             check(
                 "an owner",
@@ -711,7 +711,7 @@ async fn support_routes_refuse_everyone_else() {
                 "anonymous",
                 path,
                 post(&anon, &server, path, body.clone()).await,
-                (401, "unauthorized"),
+                (404, "not_found"),
             );
             check(
                 "an owner",

@@ -238,6 +238,14 @@ impl FromRequest for AdminUser {
     type Future = Fut<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        with_role(req, payload, Role::Admin, "not_an_admin", "support only", AdminUser)
+        let admin = with_role(req, payload, Role::Admin, "not_an_admin", "support only", AdminUser);
+        // To someone not signed in, support's routes do not exist (SPEC §13: 404 for
+        // what a caller must not know exists); a signed-in non-admin gets 403.
+        Box::pin(async move {
+            admin.await.map_err(|e| match e {
+                ApiError::Unauthorized { .. } => ApiError::NotFound,
+                other => other,
+            })
+        })
     }
 }
