@@ -680,12 +680,7 @@ async fn support_routes_refuse_everyone_else() {
             format!("/api/admin/orders/{oid}/files/fil_x"),
         ];
         for path in &gets {
-            check(
-                "anonymous",
-                path,
-                get(&anon, &server, path).await,
-                (404, "not_found"),
-            );
+            check("anonymous", path, get(&anon, &server, path).await, (404, "not_found"));
             check(
                 "an owner",
                 path,
