@@ -3,11 +3,12 @@
 # the same run with the same load generator. Usage:
 #   bash bench/poll.sh                      # SQLite in a temp dir
 #   DB=postgres bash bench/poll.sh          # a fresh PostgreSQL database on 127.0.0.1
+#   SERVER_BIN=…                            run a given binary instead of building
 # Needs: wrk (apt-get install wrk), curl, python3. Builds the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p heepr-server
-BIN=target/release/heepr-server
+[ -n "${SERVER_BIN:-}" ] || cargo build --release -q -p heepr-server
+BIN=${SERVER_BIN:-target/release/heepr-server}
 PORT=${PORT:-18080}
 BASE=http://127.0.0.1:$PORT
 DATA=$(mktemp -d)
