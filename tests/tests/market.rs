@@ -11,10 +11,9 @@ use futures_util::future::join_all;
 use heepr_store::testing::TestDb;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use support::market::{BASE, call};
 use support::peer::{Peer, Reply};
 use support::*;
-
-const BASE: &str = "/compat/agentmarket/api";
 
 /// A server that may call loopback over http (the local peers), with short outbound
 /// limits and the test clock.
@@ -29,30 +28,6 @@ fn start(db: &TestDb, extra: &[(&str, &str)]) -> Server {
     ];
     env.extend_from_slice(extra);
     Server::start(db, &env)
-}
-
-/// One call: (status, body). `key` goes in `X-API-Key`.
-async fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let c = reqwest::Client::new();
-    let url = server.url(&format!("{BASE}{path}"));
-    let mut req = match method {
-        "GET" => c.get(url),
-        "PUT" => c.put(url),
-        _ => c.post(url),
-    };
-    if let Some(k) = key {
-        req = req.header("X-API-Key", k);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
-    )
 }
 
 /// Registers an agent; returns (id, key).

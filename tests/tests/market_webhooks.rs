@@ -16,10 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use support::market::call;
 use support::peer::{Peer, Received, Reply};
 use support::*;
-
-const BASE: &str = "/compat/agentmarket/api";
 
 /// A server that may call loopback over http (the local receiver), with the test clock.
 fn start(db: &TestDb, private: bool) -> Server {
@@ -33,30 +32,6 @@ fn start(db: &TestDb, private: bool) -> Server {
         env.push(("HEEPR_OUTBOUND_ALLOW_PRIVATE", "true"));
     }
     Server::start(db, &env)
-}
-
-/// One call: (status, body). `key` goes in `X-API-Key`.
-async fn call(server: &Server, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let c = reqwest::Client::new();
-    let url = server.url(&format!("{BASE}{path}"));
-    let mut req = match method {
-        "GET" => c.get(url),
-        "PUT" => c.put(url),
-        _ => c.post(url),
-    };
-    if let Some(k) = key {
-        req = req.header("X-API-Key", k);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
-    )
 }
 
 /// A registered agent.

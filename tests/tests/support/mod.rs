@@ -2,6 +2,7 @@
 // Starts the real server program (`heepr-e2e-server`, the same code as
 // `heepr-server`) as a child process on a random port, and talks HTTP to it.
 
+pub mod market;
 pub mod peer;
 
 use heepr_store::testing::TestDb;

@@ -1,7 +1,7 @@
 //! Suspension (admin), an agent's record (admin), and the owner's reinstatement request.
 
 use super::view::{DossierView, render_request, render_standing};
-use super::{Reason, optional, optional_body, required};
+use super::{required, with_reason};
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::idempotency;
@@ -10,6 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::{AgentId, limits};
+use heepr_domain::{MultiLine, UserId};
+use heepr_store::Store;
+use heepr_store::idempotency::Once;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -75,29 +78,12 @@ pub(crate) async fn reinstate(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let agent = agent_id(&id)?;
-    let b: Reason = optional_body(&req, &body)?;
-    let reason = optional("reason", b.reason, limits::SUPPORT_REASON_MAX_CHARS)?;
-    let fingerprint = format!("{reason:?}");
-    idempotency::once(
-        &req,
-        &state,
-        a.id.to_string(),
-        &fingerprint,
-        StatusCode::OK,
-        render_standing,
-        |once| async {
-            let store = state.store.clone();
-            let now = state.now();
-            let admin = a.id.clone();
-            let out = blocking(move || {
-                Ok(store.reinstate_agent(&admin, agent.as_str(), reason.as_ref(), now, once.as_ref())?)
-            })
-            .await?;
-            tracing::info!(admin = %a.id, agent = %out.agent_id, "agent reinstated");
-            Ok(out)
-        },
-    )
-    .await
+    let act = move |s: &Store, admin: &UserId, reason: Option<&MultiLine>, now, once: Option<&Once<_>>| {
+        let out = s.reinstate_agent(admin, agent.as_str(), reason, now, once)?;
+        tracing::info!(admin = %admin, agent = %out.agent_id, "agent reinstated");
+        Ok(out)
+    };
+    with_reason(&req, &state, &a.id, &body, render_standing, Box::new(act)).await
 }
 
 /// `GET /api/admin/agents/{id}`: the agent's standing, counters, reports, suspensions

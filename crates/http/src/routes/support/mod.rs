@@ -13,10 +13,15 @@ pub(crate) mod desk;
 pub(crate) mod reports;
 mod view;
 
-use crate::error::ApiError;
-use actix_web::HttpRequest;
-use actix_web::web::Bytes;
-use heepr_domain::MultiLine;
+use crate::app::AppState;
+use crate::error::{ApiError, blocking};
+use crate::idempotency;
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use heepr_domain::{MultiLine, UserId, limits};
+use heepr_store::Store;
+use heepr_store::idempotency::Once;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -25,6 +30,48 @@ use serde::de::DeserializeOwned;
 #[serde(deny_unknown_fields)]
 pub(crate) struct Reason {
     pub(crate) reason: Option<String>,
+}
+
+/// What an admin action with an optional reason does, given the admin, the reason, the
+/// time and the request's `Idempotency-Key` claim.
+type ReasonedAction<T> = Box<
+    dyn FnOnce(
+            &Store,
+            &UserId,
+            Option<&MultiLine>,
+            chrono::DateTime<chrono::Utc>,
+            Option<&Once<T>>,
+        ) -> heepr_store::Result<T>
+        + Send,
+>;
+
+/// An admin action whose body is an optional `{"reason"?}`: the reason checked, the
+/// request keyed by `Idempotency-Key` (scoped to the admin), `act` run on the blocking
+/// pool and its result answered as `render` shows it.
+async fn with_reason<T: Send + 'static>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    admin: &UserId,
+    body: &Bytes,
+    render: fn(&T) -> String,
+    act: ReasonedAction<T>,
+) -> Result<HttpResponse, ApiError> {
+    let b: Reason = optional_body(req, body)?;
+    let reason = optional("reason", b.reason, limits::SUPPORT_REASON_MAX_CHARS)?;
+    let fingerprint = format!("{reason:?}");
+    idempotency::once(
+        req,
+        state,
+        admin.to_string(),
+        &fingerprint,
+        StatusCode::OK,
+        render,
+        |once| {
+            let (store, now, admin) = (state.store.clone(), state.now(), admin.clone());
+            blocking(move || Ok(act(&store, &admin, reason.as_ref(), now, once.as_ref())?))
+        },
+    )
+    .await
 }
 
 /// Required free text under the domain's rules.

@@ -2,7 +2,7 @@
 //! requests.
 
 use super::view::{render_report, render_request};
-use super::{Reason, optional, optional_body, required};
+use super::{required, with_reason};
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
 use crate::idempotency;
@@ -11,7 +11,10 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::support::ReportTarget;
+use heepr_domain::{MultiLine, UserId};
 use heepr_domain::{SingleLine, limits};
+use heepr_store::Store;
+use heepr_store::idempotency::Once;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -63,25 +66,11 @@ pub(crate) async fn resolve_report(
     id: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let b: Reason = optional_body(&req, &body)?;
-    let reason = optional("reason", b.reason, limits::SUPPORT_REASON_MAX_CHARS)?;
-    let fingerprint = format!("{reason:?}");
     let id = id.into_inner();
-    idempotency::once(
-        &req,
-        &state,
-        a.id.to_string(),
-        &fingerprint,
-        StatusCode::OK,
-        render_report,
-        |once| async {
-            let store = state.store.clone();
-            let now = state.now();
-            let admin = a.id.clone();
-            blocking(move || Ok(store.resolve_report(&admin, &id, reason.as_ref(), now, once.as_ref())?)).await
-        },
-    )
-    .await
+    let act = move |s: &Store, admin: &UserId, reason: Option<&MultiLine>, now, once: Option<&Once<_>>| {
+        s.resolve_report(admin, &id, reason, now, once)
+    };
+    with_reason(&req, &state, &a.id, &body, render_report, Box::new(act)).await
 }
 
 /// `POST /api/admin/reinstatement-requests/{id}/resolve` `{"reason"?}` (or no body):
@@ -93,26 +82,9 @@ pub(crate) async fn resolve_request(
     id: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let b: Reason = optional_body(&req, &body)?;
-    let reason = optional("reason", b.reason, limits::SUPPORT_REASON_MAX_CHARS)?;
-    let fingerprint = format!("{reason:?}");
     let id = id.into_inner();
-    idempotency::once(
-        &req,
-        &state,
-        a.id.to_string(),
-        &fingerprint,
-        StatusCode::OK,
-        render_request,
-        |once| async {
-            let store = state.store.clone();
-            let now = state.now();
-            let admin = a.id.clone();
-            blocking(move || {
-                Ok(store.resolve_reinstatement_request(&admin, &id, reason.as_ref(), now, once.as_ref())?)
-            })
-            .await
-        },
-    )
-    .await
+    let act = move |s: &Store, admin: &UserId, reason: Option<&MultiLine>, now, once: Option<&Once<_>>| {
+        s.resolve_reinstatement_request(admin, &id, reason, now, once)
+    };
+    with_reason(&req, &state, &a.id, &body, render_request, Box::new(act)).await
 }
