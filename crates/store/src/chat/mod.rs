@@ -193,13 +193,25 @@ fn thread_notice(
     detail: Detail,
     now: DateTime<Utc>,
 ) -> Result<crate::plan::Step> {
+    notice_about(&t.id, &t.agent_id, t.order_id.as_deref(), to, kind, detail, now)
+}
+
+fn notice_about(
+    thread: &str,
+    agent: &str,
+    order: Option<&str>,
+    to: Recipient,
+    kind: NotificationKind,
+    detail: Detail,
+    now: DateTime<Utc>,
+) -> Result<crate::plan::Step> {
     NewNotice {
         to,
         kind,
         detail,
-        agent: Some(t.agent_id.clone()),
-        order: t.order_id.clone(),
-        thread: Some(t.id.clone()),
+        agent: Some(agent.to_owned()),
+        order: order.map(str::to_owned),
+        thread: Some(thread.to_owned()),
         title: None,
     }
     .step(now)
@@ -310,6 +322,19 @@ impl Store {
             &reply,
             now + Duration::microseconds(1),
         );
+        let owner_id = user_id(owner.as_str())?;
+        if let Some((to, detail)) = heepr_domain::chat::message_notice(AuthorKind::Customer, customer, &owner_id, &body)
+        {
+            plan.push(notice_about(
+                &id,
+                agent_id,
+                None,
+                to,
+                NotificationKind::NewMessage,
+                detail,
+                now,
+            )?);
+        }
         self.apply(&plan)?;
         self.read(|c| {
             let t = load_thread(c, &id)?;
