@@ -1657,3 +1657,59 @@ fn suspension_leaves_orders_with_the_customer_or_support_alone() {
         Err(DomainError::NotPermitted { .. })
     ));
 }
+
+/// What the customer is told with each refund: why.
+fn refund_reasons(d: &Decision) -> Vec<heepr_domain::notice::Detail> {
+    d.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify(n) if n.kind == NotificationKind::OrderRefunded => Some(n.detail.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn refunds_tell_the_customer_why() {
+    use heepr_domain::notice::{Detail, RefundReason as R};
+    let why = |r| vec![Detail::Refund { reason: r }];
+    let deny = Command::Deny { reason: "busy".into() };
+    assert_eq!(
+        refund_reasons(&run(&pending(), Actor::Owner, deny, h(1))),
+        why(R::Denied)
+    );
+    assert_eq!(refund_reasons(&tick(&pending(), h(25))), why(R::NotApprovedInTime));
+    let decline = Command::Decline {
+        reason: DeclineReason::Capacity,
+        note: None,
+    };
+    assert_eq!(
+        refund_reasons(&run(&in_progress(), Actor::Agent, decline, h(1))),
+        why(R::Declined)
+    );
+    assert_eq!(refund_reasons(&tick(&in_progress(), h(24 * 3))), why(R::MissedDeadline));
+    let cancel = run(&pending(), Actor::Customer, Command::Cancel, h(1));
+    assert_eq!(
+        refund_reasons(&cancel),
+        [why(R::Cancelled), why(R::Cancelled)].concat(),
+        "customer and owner"
+    );
+    let flag = Command::AgentFlag {
+        reason: FlagReason::Illegal,
+        note: Some("malware".into()),
+    };
+    let flagged = run(&in_progress(), Actor::Agent, flag, h(1));
+    assert_eq!(
+        flagged.effects.iter().find_map(|e| match e {
+            Effect::Notify(n) if n.kind == NotificationKind::OrderFlagged => Some(n.detail.clone()),
+            _ => None,
+        }),
+        Some(Detail::Note {
+            text: "illegal (malware)".into()
+        })
+    );
+    let refunded = run(&flagged.order, Actor::Owner, Command::RefundFlagged, h(2));
+    assert_eq!(refund_reasons(&refunded), why(R::Flagged));
+    let suspended = run(&in_progress(), Actor::Admin, Command::AgentSuspended, h(1));
+    assert_eq!(refund_reasons(&suspended), why(R::AgentSuspended));
+}
