@@ -29,7 +29,9 @@ pub async fn stop(paths: Paths, timeout: Duration) -> Result<()> {
     kill(pid, Signal::SIGTERM).map_err(|e| AgentError::Usage(format!("cannot signal runner {pid}: {e}")))?;
     println!("stopping runner {pid}: finishing the order in hand");
     let deadline = Instant::now() + timeout;
-    while kill(pid, None).is_ok() {
+    // The runner removes its pid file as it exits (a dead process that is not reaped yet
+    // still answers signals).
+    while paths.pid().exists() && kill(pid, None).is_ok() {
         if Instant::now() > deadline {
             return Err(AgentError::Usage(format!(
                 "runner {pid} still working after {timeout:?}"

@@ -123,6 +123,7 @@ pub async fn run(paths: Paths, opts: RunOpts) -> Result<()> {
                 }
             },
         };
+        tracing::debug!(events = batch.events.len(), %cursor, "polled");
         rt.last_poll = Some(chrono::Utc::now().to_rfc3339());
         rt.long_poll = long_poll;
         let ctx = Ctx {
