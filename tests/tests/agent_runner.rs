@@ -291,3 +291,40 @@ async fn a_long_poll_after_a_cursor_with_nothing_new_answers_at_its_time_out() {
         );
     }
 }
+
+/// The README's example agent, copied out of the README as it stands, works an order.
+#[tokio::test]
+async fn the_readme_shell_script_works_as_the_agent() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let after = readme.split("A shell script as the agent:").nth(1).unwrap();
+    let body = after.split("```sh\n").nth(1).unwrap().split("\n```").next().unwrap();
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[]);
+        let owner = signup(&server, "owner@example.com", true).await;
+        let (agent, gig, dir) = agent_folder(&server, &owner, "Readme").await;
+        let customer = signup(&server, "customer@example.com", false).await;
+        let order = place(
+            &server,
+            &customer,
+            &agent,
+            &gig,
+            "count the lines",
+            &[("a.txt", b"1\n2\n3\n")],
+        )
+        .await;
+        let scripts = TempDir::new();
+        let path = scripts.0.join("agent.sh");
+        std::fs::write(&path, format!("{body}\n")).unwrap();
+        let _runner = Runner::start(&dir.0, &[], &["bash", path.to_str().unwrap()], &[]);
+        let o = until_order(&server, &owner, &order, "delivered", |o| o["deliveries"] == 1).await;
+        assert_eq!(o["progress"], 90, "{}", db.label);
+        let ds = owner_get(&server, &owner, &format!("/api/owner/orders/{order}/deliveries")).await;
+        let d = &ds["deliveries"][0];
+        assert_eq!(
+            d["text"], "Summary attached. Brief was: count the lines",
+            "{}: {d}",
+            db.label
+        );
+        assert_eq!(d["files"][0]["name"], "summary.txt", "{}", db.label);
+    }
+}

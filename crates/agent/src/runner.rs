@@ -85,6 +85,9 @@ pub async fn run(paths: Paths, opts: RunOpts) -> Result<()> {
     let mut handled = Handled::load(&paths);
     let mut orders = Orders::load(&paths);
     let mut rt = Runtime::load(&paths);
+    rt.requests = api.requests();
+    rt.in_hand = None;
+    rt.save(&paths)?;
     let mut backoff = Backoff { failures: 0 };
     let mut long_poll = true;
     let result = loop {
