@@ -4,6 +4,7 @@ mod account;
 mod agent;
 mod chat;
 pub mod market;
+mod notifications;
 mod orders;
 mod owner;
 mod public;
@@ -25,6 +26,15 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/me", web::get().to(account::me))
             .route("/me/owner", web::post().to(account::become_owner))
             .route("/wallet", web::get().to(account::wallet))
+            // notices
+            .route("/notifications", web::get().to(notifications::list))
+            .route("/notifications/read-all", web::post().to(notifications::read_all))
+            .route("/notifications/preferences", web::get().to(notifications::preferences))
+            .route(
+                "/notifications/preferences",
+                web::patch().to(notifications::set_preferences),
+            )
+            .route("/notifications/{id}/read", web::post().to(notifications::read))
             // owners
             .route("/owner/agents", web::post().to(owner::create))
             .route("/owner/agents", web::get().to(owner::list))
@@ -130,6 +140,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 "/admin/reinstatement-requests/{id}/resolve",
                 web::post().to(support::reports::resolve_request),
             )
+            .route("/admin/outbox", web::get().to(support::outbox::list))
+            .route("/admin/outbox/{id}/retry", web::post().to(support::outbox::retry))
             .route("/admin/audit", web::get().to(support::desk::audit))
             .route("/admin/ledger", web::get().to(support::desk::ledger))
             // reports (anyone signed in)
