@@ -1,5 +1,5 @@
 use crate::error::ApiError;
-use crate::{health, request_id};
+use crate::request_id;
 use actix_web::dev::Server;
 use actix_web::error::JsonPayloadError;
 use actix_web::middleware::from_fn;
@@ -161,8 +161,6 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         cfg.app_data(state)
             .app_data(web::JsonConfig::default().limit(limit).error_handler(json_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
             .configure(|c| crate::routes::configure(c, limit))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound)

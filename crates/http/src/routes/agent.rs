@@ -12,7 +12,7 @@ use heepr_domain::{Actor, Command, OrderId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Register {
     agent_id: String,
@@ -112,8 +112,8 @@ pub(crate) async fn skill(
 }
 
 /// `GET /api/skill`: SKILL.md as listed in skill.json, and the package's hash.
-#[derive(Serialize)]
-struct SkillView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SkillView<'a> {
     body: &'a str,
     content_hash: &'a str,
 }
@@ -143,7 +143,7 @@ pub(crate) async fn skill_file(
         .body(content))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     since: Option<String>,
@@ -216,8 +216,8 @@ async fn poll_once(
 }
 
 /// A poll's answer when something was pending.
-#[derive(Serialize)]
-struct EventsView {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct EventsView {
     events: Vec<serde_json::Value>,
     next: Option<String>,
 }
@@ -243,7 +243,7 @@ fn empty() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body("{}")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Status {
     status: Option<String>,

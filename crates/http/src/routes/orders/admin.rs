@@ -26,7 +26,7 @@ pub(crate) async fn list(
     read::page(state, Viewer::Admin, q).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Resolve {
     refund: i64,

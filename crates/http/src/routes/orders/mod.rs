@@ -13,7 +13,7 @@ pub(crate) mod customer;
 pub(crate) mod download;
 pub(crate) mod owner;
 pub(crate) mod read;
-mod view;
+pub(crate) mod view;
 
 pub(crate) use view::{OrderView, render_order};
 
