@@ -38,10 +38,8 @@ fn build() -> OpenApi {
         crate::error::Envelope::name().into_owned(),
         crate::error::Envelope::schema(),
     ));
-    schemas.push((
-        crate::routes::market::Failure::name().into_owned(),
-        crate::routes::market::Failure::schema(),
-    ));
+    // Named after what it is to a client (the Rust type's name clashes with the error).
+    schemas.push(("CompatError".to_owned(), crate::routes::market::Failure::schema()));
     for e in crate::routes::entries() {
         let operation = e.op.operation(e.method.as_str(), &e.path);
         paths = paths.path(&e.path, utoipa::openapi::PathItem::new(method(&e.method), operation));
@@ -190,5 +188,21 @@ mod tests {
             }
         }
         assert!(offenders.is_empty(), "routes mounted outside the table: {offenders:?}");
+    }
+}
+
+#[cfg(test)]
+mod components {
+    #[test]
+    fn the_error_envelopes_are_components() {
+        let doc = serde_json::to_value(super::document()).unwrap_or_default();
+        let schemas = &doc["components"]["schemas"];
+        for name in ["ErrorEnvelope", "ErrorBody", "CompatError"] {
+            assert!(
+                schemas.get(name).is_some(),
+                "{name} missing: {:?}",
+                schemas.as_object().map(|o| o.keys().collect::<Vec<_>>())
+            );
+        }
     }
 }

@@ -245,7 +245,7 @@ impl Op {
             b = b.response(status.to_string(), r.build());
         }
         for status in self.error_statuses(method) {
-            let envelope = match self.envelope {
+            let envelope = match self.envelope_for(path) {
                 Envelope::Api => "ErrorEnvelope",
                 Envelope::Compat => "CompatError",
             };
@@ -261,6 +261,15 @@ impl Op {
         b.build()
     }
 
+    /// The AgentMarket surface answers errors in its own envelope, whoever calls.
+    fn envelope_for(&self, path: &str) -> Envelope {
+        if path.starts_with(crate::routes::market::PREFIX) {
+            Envelope::Compat
+        } else {
+            self.envelope
+        }
+    }
+
     /// Every error status: those any route of this kind can answer, and the route's own.
     fn error_statuses(&self, method: &str) -> Vec<u16> {
         // 400: a path or query that does not parse; 404: an unknown id.
@@ -269,6 +278,10 @@ impl Op {
             Auth::Public => {}
             Auth::MarketKeyOptional => s.push(401),
             _ => s.extend([401, 403]),
+        }
+        if !self.params.is_empty() {
+            // A query value out of its range is a refused field.
+            s.push(422);
         }
         if self.body.is_some() || method != "GET" {
             // 408: a stalled body; 413/415: size and type; 422: a refused field.
