@@ -38,6 +38,9 @@ pub(crate) enum Envelope {
     Compat,
 }
 
+/// A content type and its schema.
+type Body = (&'static str, RefOr<Schema>);
+
 /// A route's documentation, turned into an OpenAPI operation by [`Op::operation`].
 pub(crate) struct Op {
     summary: &'static str,
@@ -45,10 +48,10 @@ pub(crate) struct Op {
     tag: &'static str,
     auth: Auth,
     envelope: Envelope,
-    body: Option<(&'static str, RefOr<Schema>)>,
+    body: Option<Body>,
     multipart: Option<RefOr<Schema>>,
     params: Vec<Parameter>,
-    responses: Vec<(u16, &'static str, Option<(&'static str, RefOr<Schema>)>)>,
+    responses: Vec<(u16, &'static str, Option<Body>)>,
     errors: Vec<u16>,
     /// Schemas referenced by this operation, for the document's components.
     pub(crate) schemas: Vec<(String, RefOr<Schema>)>,
