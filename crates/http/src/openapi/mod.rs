@@ -121,9 +121,18 @@ pub(crate) async fn docs_redirect() -> HttpResponse {
 static UI_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
     LazyLock::new(|| Arc::new(utoipa_swagger_ui::Config::new(["/openapi.json"])));
 
-/// `GET /docs/{file}`: the Swagger UI page and its assets, from the binary.
+/// `GET /docs/`: the Swagger UI page.
+pub(crate) async fn docs_index() -> Result<HttpResponse, crate::error::ApiError> {
+    asset("index.html")
+}
+
+/// `GET /docs/{file}`: the page's assets, from the binary.
 pub(crate) async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, crate::error::ApiError> {
-    match utoipa_swagger_ui::serve(&file, UI_CONFIG.clone()) {
+    asset(&file)
+}
+
+fn asset(file: &str) -> Result<HttpResponse, crate::error::ApiError> {
+    match utoipa_swagger_ui::serve(file, UI_CONFIG.clone()) {
         Ok(Some(f)) => {
             let mut r = HttpResponse::Ok();
             if f.gzpipped {

@@ -74,6 +74,16 @@ fn root(t: &mut Table<'_>) {
         .empty(308, "to /docs/"),
     )
     .get(
+        "/docs/",
+        openapi::docs_index,
+        op(
+            "reference",
+            "Interactive API reference (Swagger UI, embedded)",
+            Auth::Public,
+        )
+        .bytes(200, "text/html", "the page"),
+    )
+    .get(
         "/docs/{file}",
         openapi::docs_file,
         op(
