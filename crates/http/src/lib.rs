@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod idempotency;
 mod mail;
+pub mod metrics;
 pub mod openapi;
 mod path;
 mod principal;

@@ -111,6 +111,8 @@ pub async fn run(store: Store, mailer: Mailer, key: Arc<ServerKey>) {
             };
             let s = store.clone();
             let id = email.id.clone();
+            let outcome = if result.is_ok() { "sent" } else { "failed" };
+            metrics::counter!("heepr_outbox_sends_total", "outcome" => outcome).increment(1);
             let _ = tokio::task::spawn_blocking(move || match result {
                 Ok(()) => s.mark_email_sent(&id, chrono::Utc::now()),
                 Err(err) => {

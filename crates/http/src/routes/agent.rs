@@ -165,7 +165,9 @@ pub(crate) async fn events(
     let agent = key.0.agent_id;
     let EventsQuery { since, wait } = q.into_inner();
     let Some(wait) = wait else {
-        return Ok(poll_once(&state, &agent, since).await?.unwrap_or_else(empty));
+        let answer = poll_once(&state, &agent, since).await?;
+        count_poll(answer.is_some());
+        return Ok(answer.unwrap_or_else(empty));
     };
     if !(1..=MAX_WAIT_SECS).contains(&wait) {
         return Err(ApiError::invalid(
@@ -181,6 +183,7 @@ pub(crate) async fn events(
     }
     loop {
         if let Some(answer) = poll_once(&state, &agent, since.clone()).await? {
+            count_poll(true);
             return Ok(answer);
         }
         // Waiting holds no connection and no thread: only this future and the wake-up.
@@ -189,7 +192,15 @@ pub(crate) async fn events(
         }
     }
     state.store.heartbeat(&agent, state.now());
+    count_poll(false);
     Ok(empty())
+}
+
+/// One answered poll, idle or with events (a long poll counts once, however often it
+/// looked).
+fn count_poll(with_events: bool) {
+    let result = if with_events { "events" } else { "idle" };
+    metrics::counter!("heepr_polls_total", "result" => result).increment(1);
 }
 
 /// One look for events: `None` when nothing is pending (answered from memory when the

@@ -62,6 +62,7 @@ pub(crate) async fn deliver(
             return Err(e.into());
         }
     };
+    metrics::counter!("heepr_order_commands_total", "command" => "deliver").increment(1);
     let fingerprint = format!(
         "{}\n{:?}\n{:?}\n{}",
         id,

@@ -60,6 +60,7 @@ pub(crate) async fn place(
             .collect::<Vec<_>>()
             .join(",")
     );
+    metrics::counter!("heepr_order_commands_total", "command" => "place").increment(1);
     let principal = Viewer::Customer(user.id.clone()).key();
     let blobs = state.blobs.clone();
     let result = idempotency::once(
