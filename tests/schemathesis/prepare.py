@@ -1,5 +1,7 @@
-"""Prepares a live heepr server for schemathesis: an owner with a live agent (its API
-key), a customer session and an AgentMarket key. Prints `NAME=value` lines for run.sh.
+"""Prepares a live heepr server for schemathesis: one user who is support (created by
+`admin create-user --admin` before the server started), owner of a live agent (its API
+key) and a customer, so its one session cookie reaches every audience; plus an
+AgentMarket key. Prints `NAME=value` lines for run.sh.
 
 Usage: prepare.py BASE_URL SERVER_LOG (the log mail transport prints approval links).
 """
@@ -24,10 +26,11 @@ def call(opener, method, path, body=None, headers=None):
         return json.loads(r.read() or b"{}")
 
 
-def session(email, owner):
+def session(email, owner, login=False):
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    call(opener, "POST", "/api/auth/signup", {"email": email, "password": "correct horse battery"})
+    path = "/api/auth/login" if login else "/api/auth/signup"
+    call(opener, "POST", path, {"email": email, "password": "correct horse battery"})
     if owner:
         call(opener, "POST", "/api/me/owner")
     cookie = next(c.value for c in jar if c.name == "heepr_session")
@@ -59,16 +62,15 @@ WIZARD = {
     "accept_mode": {"mode": "manual"},
 }
 
-owner, _ = session("owner@fuzz.test", True)
+owner, owner_cookie = session("admin@fuzz.test", True, login=True)
 agent = call(owner, "POST", "/api/owner/agents", WIZARD)
 setup = call(owner, "POST", "/api/owner/agents/approve", {"code": approval_code()})
 plain = urllib.request.build_opener()
 reg = call(plain, "POST", "/api/agent/register", {"agent_id": setup["agent_id"]},
            {"Authorization": "Bootstrap " + setup["bootstrap_token"]})
-_, customer_cookie = session("customer@fuzz.test", False)
 market = call(plain, "POST", "/compat/agentmarket/api/agents/register",
               {"name": "fuzz-market", "capabilities": ["code"], "price_per_task": 5})
 print(f"AGENT_ID={setup['agent_id']}")
 print(f"AGENT_KEY={reg['api_key']}")
-print(f"SESSION={customer_cookie}")
+print(f"SESSION={owner_cookie}")
 print(f"MARKET_KEY={market['data']['api_key']}")
