@@ -6,6 +6,8 @@
 
 use crate::Timestamp;
 use crate::agent::{AgentSettings, Gig, Tier, validate_inputs};
+use crate::ids::UserId;
+use crate::notice::{Detail, Recipient};
 use crate::order::OrderState;
 use crate::points::Points;
 use chrono::Duration;
@@ -127,6 +129,27 @@ pub fn thread_is_writable(order_state: Option<OrderState>, terminal_at: Option<T
         _ => true,
     }
 }
+
+/// Who hears of a message in a thread: the other party (a customer's message tells the
+/// owner, the owner's tells the customer), with the start of the text. The assistant's
+/// answers come straight back to the customer, who is looking at the thread.
+pub fn message_notice(
+    author: AuthorKind,
+    customer: &UserId,
+    owner: &UserId,
+    body: &str,
+) -> Option<(Recipient, Detail)> {
+    let to = match author {
+        AuthorKind::Customer => Recipient::Owner(owner.clone()),
+        AuthorKind::Owner => Recipient::Customer(customer.clone()),
+        AuthorKind::Assistant | AuthorKind::Support => return None,
+    };
+    let text: String = body.chars().take(MESSAGE_PREVIEW_CHARS).collect();
+    Some((to, Detail::Note { text }))
+}
+
+/// How much of a message a notice quotes.
+pub const MESSAGE_PREVIEW_CHARS: usize = 280;
 
 /// Whether `role` may post in a thread that is `writable` now: the customer and the
 /// agent's owner may while it is writable; support only reads.

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod market;
+pub mod notice;
 pub mod order;
 pub mod percent;
 pub mod points;

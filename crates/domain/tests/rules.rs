@@ -436,7 +436,7 @@ fn approve_starts_work_with_owner_approved_order() {
     assert!(transfers(&d).is_empty(), "escrow was held at placement");
     assert_eq!(kinds(&d), [(EventKind::OwnerApprovedOrder, h(5))]);
     assert_work_payload(events(&d)[0], &d.order);
-    assert!(notes(&d).is_empty());
+    assert_eq!(notes(&d), [to_customer(NotificationKind::OrderApproved)]);
 }
 
 #[test]
@@ -857,7 +857,13 @@ fn accept_completes_and_pays_out() {
     );
     assert_eq!(kinds(&d), [(EventKind::OrderCompleted, h(4))]);
     assert_bare(events(&d)[0]);
-    assert_eq!(notes(&d), [to_owner(NotificationKind::OrderCompleted)]);
+    assert_eq!(
+        notes(&d),
+        [
+            to_customer(NotificationKind::OrderCompleted),
+            to_owner(NotificationKind::OrderCompleted)
+        ]
+    );
 }
 
 #[test]
@@ -904,7 +910,13 @@ fn review_window_completes_after_72_hours() {
         ]
     );
     assert_eq!(kinds(&d), [(EventKind::OrderCompleted, h(72))]);
-    assert_eq!(notes(&d), [to_owner(NotificationKind::OrderCompleted)]);
+    assert_eq!(
+        notes(&d),
+        [
+            to_customer(NotificationKind::OrderCompleted),
+            to_owner(NotificationKind::OrderCompleted)
+        ]
+    );
 }
 
 #[test]
@@ -1016,7 +1028,12 @@ fn revision_decision_timeout_counts_as_deny() {
     assert_eq!(d.order.state, OrderState::Delivered);
     assert_eq!(d.order.pending_revision, None);
     assert_eq!(d.order.due_at, Some(h(24) + p().review_window));
-    assert!(d.effects.is_empty());
+    assert_eq!(
+        notes(&d),
+        [to_customer(NotificationKind::RevisionAnswered)],
+        "refused, as if denied"
+    );
+    assert_eq!(d.effects.len(), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -1036,7 +1053,13 @@ fn dispute_from_any_open_state_stops_timers() {
         assert_eq!(d.order.due_at, None, "timers stop");
         assert!(transfers(&d).is_empty(), "escrow stays held");
         assert!(kinds(&d).is_empty());
-        assert_eq!(notes(&d), [(Recipient::Support, NotificationKind::OrderDisputed)]);
+        assert_eq!(
+            notes(&d),
+            [
+                (Recipient::Support, NotificationKind::OrderDisputed),
+                to_owner(NotificationKind::OrderDisputed)
+            ]
+        );
         let later = tick(&d.order, h(24 * 365));
         assert_eq!(later.order, d.order);
         assert!(later.effects.is_empty());
@@ -1060,7 +1083,13 @@ fn dispute_partial_refund_splits_escrow() {
         ]
     );
     assert_eq!(kinds(&d), [(EventKind::OrderCompleted, h(2))]);
-    assert_eq!(notes(&d), [to_owner(NotificationKind::OrderCompleted)]);
+    assert_eq!(
+        notes(&d),
+        [
+            to_customer(NotificationKind::DisputeResolved),
+            to_owner(NotificationKind::DisputeResolved)
+        ]
+    );
 }
 
 #[test]
@@ -1084,7 +1113,13 @@ fn dispute_full_refund_refunds() {
     assert_eq!(d.order.due_at, None);
     assert_eq!(transfers(&d), [(escrow(), customer(), 25, TransferKind::Refund)]);
     assert_eq!(kinds(&d), [(EventKind::OrderRefunded, h(2))]);
-    assert_eq!(notes(&d), [to_customer(NotificationKind::OrderRefunded)]);
+    assert_eq!(
+        notes(&d),
+        [
+            to_customer(NotificationKind::DisputeResolved),
+            to_owner(NotificationKind::DisputeResolved)
+        ]
+    );
 }
 
 #[test]
@@ -1621,4 +1656,60 @@ fn suspension_leaves_orders_with_the_customer_or_support_alone() {
         try_run(&in_progress(), Actor::Owner, Command::AgentSuspended, h(1)),
         Err(DomainError::NotPermitted { .. })
     ));
+}
+
+/// What the customer is told with each refund: why.
+fn refund_reasons(d: &Decision) -> Vec<heepr_domain::notice::Detail> {
+    d.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify(n) if n.kind == NotificationKind::OrderRefunded => Some(n.detail.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn refunds_tell_the_customer_why() {
+    use heepr_domain::notice::{Detail, RefundReason as R};
+    let why = |r| vec![Detail::Refund { reason: r }];
+    let deny = Command::Deny { reason: "busy".into() };
+    assert_eq!(
+        refund_reasons(&run(&pending(), Actor::Owner, deny, h(1))),
+        why(R::Denied)
+    );
+    assert_eq!(refund_reasons(&tick(&pending(), h(25))), why(R::NotApprovedInTime));
+    let decline = Command::Decline {
+        reason: DeclineReason::Capacity,
+        note: None,
+    };
+    assert_eq!(
+        refund_reasons(&run(&in_progress(), Actor::Agent, decline, h(1))),
+        why(R::Declined)
+    );
+    assert_eq!(refund_reasons(&tick(&in_progress(), h(24 * 3))), why(R::MissedDeadline));
+    let cancel = run(&pending(), Actor::Customer, Command::Cancel, h(1));
+    assert_eq!(
+        refund_reasons(&cancel),
+        [why(R::Cancelled), why(R::Cancelled)].concat(),
+        "customer and owner"
+    );
+    let flag = Command::AgentFlag {
+        reason: FlagReason::Illegal,
+        note: Some("malware".into()),
+    };
+    let flagged = run(&in_progress(), Actor::Agent, flag, h(1));
+    assert_eq!(
+        flagged.effects.iter().find_map(|e| match e {
+            Effect::Notify(n) if n.kind == NotificationKind::OrderFlagged => Some(n.detail.clone()),
+            _ => None,
+        }),
+        Some(Detail::Note {
+            text: "illegal (malware)".into()
+        })
+    );
+    let refunded = run(&flagged.order, Actor::Owner, Command::RefundFlagged, h(2));
+    assert_eq!(refund_reasons(&refunded), why(R::Flagged));
+    let suspended = run(&in_progress(), Actor::Admin, Command::AgentSuspended, h(1));
+    assert_eq!(refund_reasons(&suspended), why(R::AgentSuspended));
 }

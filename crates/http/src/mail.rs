@@ -24,5 +24,6 @@ pub(crate) fn with_link(
         subject,
         body: body(LINK_PLACEHOLDER),
         sealed_body: Some(sealed),
+        html_body: None,
     })
 }

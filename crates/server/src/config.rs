@@ -73,9 +73,34 @@ pub struct Config {
     /// Public base URL used in skill packages, event URLs and emails (default: http://<bind>).
     #[arg(long, env = "HEEPR_BASE_URL", global = true)]
     pub base_url: Option<String>,
-    /// `log` or `smtp://host:port`.
-    #[arg(long, env = "HEEPR_MAIL", default_value = "log", global = true)]
+    /// `log`, `smtp://[user:pass@]host[:port][?tls=required|opportunistic]` or
+    /// `smtps://user:pass@host[:port]` (implicit TLS).
+    #[arg(
+        long,
+        env = "HEEPR_MAIL",
+        default_value = "log",
+        global = true,
+        hide_env_values = true
+    )]
     pub mail: String,
+    /// The From address of every email.
+    #[arg(
+        long,
+        env = "HEEPR_MAIL_FROM",
+        default_value = "heepr <no-reply@heepr.local>",
+        global = true
+    )]
+    pub mail_from: String,
+    /// A Reply-To address (e.g. the support desk's), if any.
+    #[arg(long, env = "HEEPR_MAIL_REPLY_TO", global = true)]
+    pub mail_reply_to: Option<String>,
+    /// An extra root certificate (PEM) the SMTP server's certificate may chain to.
+    #[arg(long, env = "HEEPR_MAIL_CA_FILE", global = true)]
+    pub mail_ca_file: Option<PathBuf>,
+    /// Delay before the first retry of a failed email, in milliseconds (doubles per
+    /// attempt, capped at an hour, jittered).
+    #[arg(long, env = "HEEPR_MAIL_RETRY_MS", default_value_t = 30_000, global = true)]
+    pub mail_retry_ms: u64,
     /// Signup bonus in points.
     #[arg(long, env = "HEEPR_STARTER_POINTS", default_value_t = 1000, global = true)]
     pub starter_points: i64,
@@ -245,12 +270,6 @@ impl Config {
         }
         if self.review_bonus < 0 {
             return Err(ServerError::Config("HEEPR_REVIEW_BONUS must not be negative".into()));
-        }
-        if self.mail != "log" && !self.mail.starts_with("smtp://") {
-            return Err(ServerError::Config(format!(
-                "HEEPR_MAIL must be `log` or smtp://host:port, not {:?}",
-                self.mail
-            )));
         }
         let base_url = self
             .base_url

@@ -68,7 +68,14 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     limits::fit_open_files(&mut http, cfg.db_pool);
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
-    let mailer = mail::Mailer::from_config(&cfg.mail).map_err(ServerError::Config)?;
+    let mailer = mail::Mailer::from_config(&mail::MailSettings {
+        url: &cfg.mail,
+        from: &cfg.mail_from,
+        reply_to: cfg.mail_reply_to.as_deref(),
+        ca_file: cfg.mail_ca_file.as_deref(),
+        retry_first: std::time::Duration::from_millis(cfg.mail_retry_ms),
+    })
+    .map_err(ServerError::Config)?;
     let server_key = std::sync::Arc::new(cfg.server_key()?);
     let blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore> =
         std::sync::Arc::new(heepr_store::storage::LocalDisk::new(&cfg.data_dir).map_err(|cause| {
@@ -117,6 +124,10 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
             None => None,
         };
         tracing::info!(backend = ?store.backend(), "listening on http://{}", app.addr());
+        let base_url = match http.base_url.as_str() {
+            "" => format!("http://{}", app.addr()),
+            set => set.to_owned(),
+        };
         let mut jobs = vec![
             actix_web::rt::spawn(scheduler::run(
                 store.clone(),
@@ -126,7 +137,7 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
                 clock.clone(),
             )),
             actix_web::rt::spawn(scheduler::housekeeping(store.clone())),
-            actix_web::rt::spawn(mail::run(store.clone(), mailer, server_key.clone())),
+            actix_web::rt::spawn(mail::run(store.clone(), mailer, server_key.clone(), base_url)),
             actix_web::rt::spawn(webhooks::run(store.clone(), hooks, server_key, clock)),
         ];
         let metrics_handle = metrics_server.as_ref().map(|m| m.handle());

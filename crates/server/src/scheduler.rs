@@ -88,7 +88,9 @@ pub async fn housekeeping(store: Store) {
                     let webhooks = store.purge_webhook_log(
                         now - chrono::Duration::days(heepr_store::market::retention::WEBHOOK_LOG_DAYS),
                     )?;
-                    Ok::<_, heepr_store::StoreError>((events, sessions + keys + attempts + webhooks))
+                    let emails = store
+                        .purge_sent_emails(now - chrono::Duration::days(heepr_store::mail::KEEP_SENT_DAYS))?;
+                    Ok::<_, heepr_store::StoreError>((events, sessions + keys + attempts + webhooks + emails))
                 })
                 .await;
                 match done {

@@ -21,6 +21,7 @@ mod legacy;
 pub mod mail;
 pub mod market;
 mod migrate;
+pub mod notice;
 pub mod order;
 pub mod placement;
 mod plan;

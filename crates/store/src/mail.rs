@@ -28,6 +28,9 @@ pub struct NewEmail {
     pub body: String,
     /// The body to send, sealed with the server key (`None`: send `body` as is).
     pub sealed_body: Option<Vec<u8>>,
+    /// An HTML alternative (never with a secret in it: emails with one-time links are
+    /// plain text only).
+    pub html_body: Option<String>,
 }
 
 impl NewEmail {
@@ -38,6 +41,7 @@ impl NewEmail {
             subject: subject.into(),
             body: body.into(),
             sealed_body: None,
+            html_body: None,
         }
     }
 }
@@ -62,10 +66,53 @@ pub struct QueuedEmail {
     pub attempts: i32,
     /// The body to send, sealed with the server key (`None`: send `body`).
     pub sealed_body: Option<Vec<u8>>,
+    /// The HTML alternative, if any.
+    pub html_body: Option<String>,
 }
 
-/// Gives up on an email after this many failed attempts.
-pub const MAX_ATTEMPTS: i32 = 10;
+/// An outbox row as support sees it: no body but the stored one (links as `[link]`).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = emails)]
+pub struct OutboxEntry {
+    /// Row id.
+    pub id: String,
+    /// Recipient.
+    #[diesel(column_name = to_email)]
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Body as stored (links as `[link]`; removed once sent).
+    pub body: String,
+    /// Queued at.
+    pub created_at: chrono::NaiveDateTime,
+    /// Sent at.
+    pub sent_at: Option<chrono::NaiveDateTime>,
+    /// Failed attempts.
+    pub attempts: i32,
+    /// The last failure, as the mail server said it.
+    pub last_error: Option<String>,
+    /// Next attempt not before.
+    pub next_attempt_at: Option<chrono::NaiveDateTime>,
+    /// Given up at (a dead letter).
+    pub dead_at: Option<chrono::NaiveDateTime>,
+}
+
+/// Which outbox rows to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxFilter {
+    /// Waiting to be sent (perhaps after a failure).
+    Pending,
+    /// Given up on.
+    Dead,
+    /// Sent.
+    Sent,
+}
+
+/// Sent emails are kept this long (seed 003: 12 months).
+pub const KEEP_SENT_DAYS: i64 = 365;
+
+/// Gives up on an email after this many failed attempts (see the sender's back-off).
+pub const MAX_ATTEMPTS: i32 = 8;
 
 /// A queued email's row, written by the plan of the change that causes it.
 pub(crate) fn row(email: &NewEmail, now: DateTime<Utc>) -> crate::plan::record::NewRow {
@@ -75,6 +122,7 @@ pub(crate) fn row(email: &NewEmail, now: DateTime<Utc>) -> crate::plan::record::
         subject: email.subject.clone(),
         body: email.body.clone(),
         sealed_body: email.sealed_body.clone(),
+        html_body: email.html_body.clone(),
         created_at: naive(now),
         attempts: 0,
     })
@@ -109,7 +157,8 @@ impl Store {
         let candidates: Vec<QueuedEmail> = self.query(|c| {
             Ok(emails::table
                 .filter(emails::sent_at.is_null())
-                .filter(emails::attempts.lt(MAX_ATTEMPTS))
+                .filter(emails::dead_at.is_null())
+                .filter(emails::next_attempt_at.is_null().or(emails::next_attempt_at.le(at)))
                 .filter(free())
                 .order(emails::created_at)
                 .limit(limit)
@@ -149,14 +198,70 @@ impl Store {
         self.apply(&plan)
     }
 
-    /// Records a failed attempt.
-    pub fn mark_email_failed(&self, id: &str, error: &str) -> Result<()> {
+    /// Records a failed attempt: tried again not before `retry_at`, or, with `None`, given
+    /// up on at `now` (a dead letter support can re-send).
+    pub fn mark_email_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut plan = Plan::new();
         plan.change(Change::EmailFailed {
             id: id.to_owned(),
             error: error.to_owned(),
+            retry_at: retry_at.map(naive),
+            dead_at: retry_at.is_none().then(|| naive(now)),
         });
         self.apply(&plan)
+    }
+
+    /// Puts a dead email back in the queue, to be sent at once; an email that is not
+    /// dead (pending, or sent) is left as it is. Answers the row after the change.
+    pub fn retry_email(&self, id: &str, now: DateTime<Utc>) -> Result<OutboxEntry> {
+        let mut plan = Plan::new();
+        plan.change(Change::RetryEmail {
+            id: id.to_owned(),
+            at: naive(now),
+        });
+        match self.apply(&plan) {
+            Ok(()) | Err(crate::error::StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        self.read(|c| {
+            emails::table
+                .find(id)
+                .select(OutboxEntry::as_select())
+                .first(c)
+                .optional()?
+                .ok_or(crate::error::StoreError::NotFound)
+        })
+    }
+
+    /// Outbox rows for support, newest first, older than the cursor `before` (an id).
+    pub fn outbox(&self, filter: OutboxFilter, before: Option<&str>, limit: i64) -> Result<Vec<OutboxEntry>> {
+        self.read(|c| {
+            let mut q = emails::table
+                .select(OutboxEntry::as_select())
+                .order(emails::id.desc())
+                .limit(limit)
+                .into_boxed();
+            q = match filter {
+                OutboxFilter::Pending => q.filter(emails::sent_at.is_null()).filter(emails::dead_at.is_null()),
+                OutboxFilter::Dead => q.filter(emails::dead_at.is_not_null()),
+                OutboxFilter::Sent => q.filter(emails::sent_at.is_not_null()),
+            };
+            if let Some(b) = before {
+                q = q.filter(emails::id.lt(b.to_owned()));
+            }
+            Ok(q.load(c)?)
+        })
+    }
+
+    /// Deletes emails sent before `before` (seed 003: kept 12 months, [`KEEP_SENT_DAYS`]).
+    pub fn purge_sent_emails(&self, before: DateTime<Utc>) -> Result<usize> {
+        self.bookkeeping(|c| Ok(diesel::delete(emails::table.filter(emails::sent_at.lt(naive(before)))).execute(c)?))
     }
 
     /// Every email queued to `to`, newest first (for tests and the admin outbox view):

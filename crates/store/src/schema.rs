@@ -104,6 +104,18 @@ diesel::table! {
         order_id -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        detail -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        thread_id -> Nullable<Text>,
+        title -> Nullable<Text>,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_email_off (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
     }
 }
 
@@ -161,6 +173,9 @@ diesel::table! {
         last_error -> Nullable<Text>,
         claimed_until -> Nullable<Timestamp>,
         sealed_body -> Nullable<Binary>,
+        html_body -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+        dead_at -> Nullable<Timestamp>,
     }
 }
 
@@ -172,6 +187,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     transfers,
     events,
     notifications,
+    notification_email_off,
     sessions,
     api_keys,
     bootstrap_tokens,

@@ -109,25 +109,34 @@ fn a_new_thread_gets_the_assistant_reply_and_only_parties_see_it() {
 }
 
 #[test]
-fn asking_for_a_human_emails_the_owner_once() {
+fn asking_for_a_human_tells_the_owner_once() {
     for db in TestDb::all() {
         let store = db.open();
         let w = world(&store);
         let v = store.open_thread(&w.customer, w.agent.as_str(), "Hi", t0()).unwrap();
         assert!(matches!(
-            store.request_human(&v.thread.id, viewer(&w.owner), "http://h", t0()),
+            store.request_human(&v.thread.id, viewer(&w.owner), t0()),
             Err(StoreError::NotFound)
         ));
-        let t = store
-            .request_human(&v.thread.id, viewer(&w.customer), "http://h", t0())
-            .unwrap();
+        let t = store.request_human(&v.thread.id, viewer(&w.customer), t0()).unwrap();
         assert!(t.human_requested);
-        store
-            .request_human(&v.thread.id, viewer(&w.customer), "http://h", t0())
-            .unwrap();
-        let mails = store.emails_to("owner@example.com").unwrap();
-        assert_eq!(mails.len(), 1, "{}", db.label);
-        assert!(mails[0].body.contains(&format!("http://h/threads/{}", t.id)));
+        store.request_human(&v.thread.id, viewer(&w.customer), t0()).unwrap();
+        let owner_notices = store.notices_for(&w.owner, None, 50, false).unwrap().notices;
+        let asks: Vec<_> = owner_notices
+            .iter()
+            .filter(|n| n.kind == heepr_domain::notice::NotificationKind::HumanRequested)
+            .collect();
+        assert_eq!(asks.len(), 1, "{}: told once", db.label);
+        assert_eq!(asks[0].thread_id.as_deref(), Some(t.id.as_str()));
+        assert_eq!(asks[0].agent_id.as_deref(), Some(w.agent.as_str()));
+        // The sender emails it once, whichever of two instances gets to it.
+        let todo = store.notices_to_mail(50).unwrap();
+        let n = todo.iter().find(|n| n.notice.id == asks[0].id).unwrap();
+        assert_eq!(n.to.as_deref(), Some("owner@example.com"));
+        let email = heepr_store::mail::NewEmail::plain("owner@example.com", "s", "b");
+        assert!(store.queue_notice_email(&n.notice.id, Some(&email), t0()).unwrap());
+        assert!(!store.queue_notice_email(&n.notice.id, Some(&email), t0()).unwrap());
+        assert_eq!(store.emails_to("owner@example.com").unwrap().len(), 1, "{}", db.label);
     }
 }
 

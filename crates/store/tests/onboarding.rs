@@ -17,6 +17,7 @@ fn approve(store: &heepr_store::Store, w: &World, code: &str, token: &str) {
         subject: "s".into(),
         body: "b".into(),
         sealed_body: Some(b"sealed elsewhere".to_vec()),
+        html_body: None,
     };
     store
         .request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0())
@@ -279,6 +280,7 @@ fn two_instances_claim_each_email_once_and_failures_are_retried() {
                 subject: "s".into(),
                 body: "b [link]".into(),
                 sealed_body: Some(format!("sealed {i}").into_bytes()),
+                html_body: None,
             };
             a.request_bootstrap(&w.owner, w.agent.as_str(), code, &email, false, t0())
                 .unwrap();
@@ -306,7 +308,8 @@ fn two_instances_claim_each_email_once_and_failures_are_retried() {
         );
 
         // A failure releases the claim at once; a sent email is never claimed again.
-        a.mark_email_failed(&first[0].id, "smtp down").unwrap();
+        a.mark_email_failed(&first[0].id, "smtp down", Some(t0()), t0())
+            .unwrap();
         a.mark_email_sent(&first[1].id, t0()).unwrap();
         let retry = b.claim_unsent_emails(50, t0(), lease).unwrap();
         assert_eq!(

@@ -16,6 +16,7 @@ fn email() -> heepr_store::mail::NewEmail {
         subject: "s".into(),
         body: "b".into(),
         sealed_body: None,
+        html_body: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use diesel::RunQueryDsl;
+use heepr_domain::notice::{Detail, NotificationKind};
 use heepr_domain::support::{ReportTarget, SupportError};
 use heepr_domain::{AccountRef, Actor, Command, MultiLine, OrderState, Points, Policy};
 use heepr_store::StoreError;
@@ -31,6 +32,18 @@ fn audit_count(store: &heepr_store::Store) -> usize {
 fn sql(db: &TestDb, statement: &str) -> diesel::QueryResult<usize> {
     let mut c = heepr_store::DbTarget::parse(&db.url).unwrap().establish().unwrap();
     diesel::sql_query(statement).execute(&mut c)
+}
+
+/// The owner's notices that their agent was suspended.
+fn suspension_notices(
+    store: &heepr_store::Store,
+    owner: &heepr_domain::UserId,
+) -> Vec<heepr_store::notice::NoticeRecord> {
+    let page = store.notices_for(owner, None, 100, false).unwrap();
+    page.notices
+        .into_iter()
+        .filter(|n| n.kind == NotificationKind::AgentSuspended)
+        .collect()
 }
 
 #[test]
@@ -65,9 +78,15 @@ fn suspension_writes_flag_record_audit_email_and_order_endings_together() {
             Points(1000 - 40)
         );
         assert!(store.agent(w.agent.as_str()).unwrap().suspended);
-        let mail = store.emails_to("owner@example.com").unwrap();
-        assert_eq!(mail.len(), 1);
-        assert!(mail[0].subject.contains("suspended") && mail[0].body.contains("fake outputs"));
+        let told = suspension_notices(&store, &w.owner);
+        assert_eq!(told.len(), 1, "{}", db.label);
+        assert_eq!(
+            told[0].detail,
+            Detail::Note {
+                text: "fake outputs".into()
+            }
+        );
+        assert_eq!(told[0].agent_id.as_deref(), Some(w.agent.as_str()));
         assert_eq!(audit_count(&store), 1);
         let d = store.agent_dossier(w.agent.as_str()).unwrap();
         assert_eq!(d.suspended_reason.as_deref(), Some("fake outputs"));
@@ -85,7 +104,7 @@ fn suspension_writes_flag_record_audit_email_and_order_endings_together() {
         let theirs = store.request_reinstatement(&stranger, w.agent.as_str(), &text("m"), at, None);
         assert!(matches!(theirs, Err(StoreError::NotFound)));
         assert_eq!(audit_count(&store), 1);
-        assert_eq!(store.emails_to("owner@example.com").unwrap().len(), 1);
+        assert_eq!(suspension_notices(&store, &w.owner).len(), 1, "refusals tell nobody");
 
         // The owner asks once; reinstating resolves the request.
         let rq = store

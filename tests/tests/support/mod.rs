@@ -2,8 +2,10 @@
 // Starts the real server program (`heepr-e2e-server`, the same code as
 // `heepr-server`) as a child process on a random port, and talks HTTP to it.
 
+pub mod flow;
 pub mod market;
 pub mod peer;
+pub mod smtp;
 
 use heepr_store::testing::TestDb;
 use std::io::{BufRead, BufReader};
@@ -272,6 +274,12 @@ pub async fn signup(server: &Server, email: &str, owner: bool) -> reqwest::Clien
 /// Creates an agent through the wizard, approves it with the code from the emailed
 /// link (read from the server log), and returns the approve answer.
 pub async fn onboard(server: &Server, owner: &reqwest::Client, name: &str) -> serde_json::Value {
+    create_agent(server, owner, name).await;
+    approve_agent(server, owner, &approval_code(server)).await
+}
+
+/// Creates an agent through the wizard (its approval link is emailed to the owner).
+pub async fn create_agent(server: &Server, owner: &reqwest::Client, name: &str) {
     let r = owner
         .post(server.url("/api/owner/agents"))
         .json(&wizard(name))
@@ -279,7 +287,10 @@ pub async fn onboard(server: &Server, owner: &reqwest::Client, name: &str) -> se
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let code = approval_code(server);
+}
+
+/// Approves a new agent with the code of its approval link; returns the answer.
+pub async fn approve_agent(server: &Server, owner: &reqwest::Client, code: &str) -> serde_json::Value {
     let r = owner
         .post(server.url("/api/owner/agents/approve"))
         .json(&serde_json::json!({"code": code}))
@@ -293,7 +304,12 @@ pub async fn onboard(server: &Server, owner: &reqwest::Client, name: &str) -> se
 /// The code of the next approval link printed by the log mail transport.
 pub fn approval_code(server: &Server) -> String {
     let line = server.wait_for_log("/owner/approve?code=");
-    let tail = line.split("/owner/approve?code=").nth(1).unwrap();
+    code_in_link(&line)
+}
+
+/// The approval code in a text holding an approval link.
+pub fn code_in_link(text: &str) -> String {
+    let tail = text.split("/owner/approve?code=").nth(1).unwrap();
     tail.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect()
@@ -302,6 +318,11 @@ pub fn approval_code(server: &Server) -> String {
 /// An onboarded, registered agent: (agent id, API key, first gig id).
 pub async fn live_agent(server: &Server, owner: &reqwest::Client, name: &str) -> (String, String, String) {
     let setup = onboard(server, owner, name).await;
+    register_agent(server, &setup).await
+}
+
+/// Registers an approved agent with its bootstrap token: (agent id, API key, first gig id).
+pub async fn register_agent(server: &Server, setup: &serde_json::Value) -> (String, String, String) {
     let id = setup["agent_id"].as_str().unwrap().to_owned();
     let r = reqwest::Client::new()
         .post(server.url("/api/agent/register"))

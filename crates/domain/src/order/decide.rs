@@ -5,6 +5,7 @@ use super::command::reason_text;
 use super::{Actor, Command, Decision, Effect, Notification, NotificationKind, Order, OrderState, Recipient};
 use crate::event::{AgentEvent, EventBody, EventKind, RevisionBy, RevisionEntry};
 use crate::ledger::{AccountRef, Transfer, TransferKind};
+use crate::notice::{Detail, RefundReason};
 use crate::points::Points;
 use crate::policy::Policy;
 use crate::{DomainError, Timestamp};
@@ -43,7 +44,7 @@ fn apply_due_timers(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effe
     while let Some(due) = o.due_at.filter(|d| *d <= now) {
         match o.state {
             OrderState::PendingOwnerApproval => {
-                refund(o, fx, due)?;
+                refund(o, fx, RefundReason::NotApprovedInTime)?;
                 o.state = OrderState::Refunded;
                 fx.push(agent_event(
                     o,
@@ -54,7 +55,7 @@ fn apply_due_timers(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effe
             }
             OrderState::InProgress => {
                 if o.released == 0 {
-                    refund(o, fx, due)?;
+                    refund(o, fx, RefundReason::MissedDeadline)?;
                     o.state = OrderState::Refunded;
                     fx.push(agent_event(
                         o,
@@ -67,7 +68,7 @@ fn apply_due_timers(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effe
                 }
             }
             OrderState::Flagged => {
-                refund(o, fx, due)?;
+                refund(o, fx, RefundReason::FlagExpired)?;
                 o.state = OrderState::Refunded;
                 fx.push(agent_event(
                     o,
@@ -79,18 +80,20 @@ fn apply_due_timers(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Effe
             OrderState::DeliveredPendingOwnerReview => {
                 o.released = o.deliveries;
                 enter_delivered(o, p, due);
-                fx.push(notify(
-                    Recipient::Customer(o.customer.clone()),
-                    NotificationKind::DeliveryReleased,
-                    o,
-                ));
+                fx.push(to_customer(o, NotificationKind::DeliveryReleased, Detail::None));
             }
             OrderState::Delivered => {
                 complete(o, Points::ZERO, fx, due)?;
+                completed_notices(o, fx);
             }
             OrderState::RevisionPendingOwnerReview => {
                 o.pending_revision = None;
                 enter_delivered(o, p, due);
+                fx.push(to_customer(
+                    o,
+                    NotificationKind::RevisionAnswered,
+                    Detail::Revision { granted: false },
+                ));
             }
             OrderState::Disputed | OrderState::Completed | OrderState::Refunded => {
                 o.due_at = None;
@@ -113,9 +116,10 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
         (Command::Approve, S::PendingOwnerApproval) => {
             start_work(o, now);
             fx.push(work_event(o, EventKind::OwnerApprovedOrder, None, p, now));
+            fx.push(to_customer(o, NotificationKind::OrderApproved, Detail::None));
         }
         (Command::Deny { reason }, S::PendingOwnerApproval) => {
-            refund(o, fx, now)?;
+            refund(o, fx, RefundReason::Denied)?;
             o.state = S::Refunded;
             fx.push(agent_event(o, EventKind::OwnerDeniedOrder, Some(reason.clone()), now));
         }
@@ -125,23 +129,20 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
             if o.auto_approve_deliveries {
                 o.released = o.deliveries;
                 enter_delivered(o, p, now);
-                fx.push(notify(
-                    Recipient::Customer(o.customer.clone()),
-                    NotificationKind::DeliveryReleased,
-                    o,
-                ));
+                fx.push(to_customer(o, NotificationKind::DeliveryReleased, Detail::None));
             } else {
                 o.state = S::DeliveredPendingOwnerReview;
-                o.due_at = Some(now + p.owner_review);
-                fx.push(notify(
-                    Recipient::Owner(o.owner.clone()),
-                    NotificationKind::DeliveryNeedsReview,
+                let at = now + p.owner_review;
+                o.due_at = Some(at);
+                fx.push(to_owner(
                     o,
+                    NotificationKind::DeliveryNeedsReview,
+                    Detail::ReleaseAt { at },
                 ));
             }
         }
         (Command::Decline { reason, note }, S::InProgress) => {
-            refund(o, fx, now)?;
+            refund(o, fx, RefundReason::Declined)?;
             o.state = S::Refunded;
             let told = reason_text(reason.as_str(), note.as_deref());
             fx.push(agent_event(
@@ -151,16 +152,13 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 now,
             ));
         }
-        (Command::AgentFlag { .. }, S::InProgress) => {
+        (Command::AgentFlag { reason, note }, S::InProgress) => {
             let left = o.deadline.map(|d| (d - now).num_seconds().max(0)).unwrap_or(0);
             o.flag_remaining_secs = Some(left);
             o.state = S::Flagged;
             o.due_at = Some(now + p.flag_decision);
-            fx.push(notify(
-                Recipient::Owner(o.owner.clone()),
-                NotificationKind::OrderFlagged,
-                o,
-            ));
+            let text = reason_text(reason.as_str(), note.as_deref());
+            fx.push(to_owner(o, NotificationKind::OrderFlagged, Detail::Note { text }));
         }
         (Command::Resume { note }, S::Flagged) => {
             let left = Duration::seconds(o.flag_remaining_secs.take().unwrap_or(0));
@@ -172,7 +170,7 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
             fx.push(scope_event(o, note.clone(), p, now));
         }
         (Command::RefundFlagged, S::Flagged) => {
-            refund(o, fx, now)?;
+            refund(o, fx, RefundReason::Flagged)?;
             o.state = S::Refunded;
             fx.push(agent_event(
                 o,
@@ -207,17 +205,14 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
         (Command::Release, S::DeliveredPendingOwnerReview) => {
             o.released = o.deliveries;
             enter_delivered(o, p, now);
-            fx.push(notify(
-                Recipient::Customer(o.customer.clone()),
-                NotificationKind::DeliveryReleased,
-                o,
-            ));
+            fx.push(to_customer(o, NotificationKind::DeliveryReleased, Detail::None));
         }
         (Command::Return { note }, S::DeliveredPendingOwnerReview) => {
             start_revision(o, note.clone(), RevisionBy::Owner, p, now, fx);
         }
         (Command::Accept, S::Delivered) => {
             complete(o, Points::ZERO, fx, now)?;
+            completed_notices(o, fx);
         }
         (Command::RequestRevision { message }, S::Delivered) => {
             if o.revisions_left > 0 {
@@ -227,25 +222,43 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 o.pending_revision = Some(message.clone());
                 o.state = S::RevisionPendingOwnerReview;
                 o.due_at = Some(now + p.revision_decision);
-                fx.push(notify(
-                    Recipient::Owner(o.owner.clone()),
-                    NotificationKind::RevisionNeedsApproval,
+                let text = message.clone();
+                fx.push(to_owner(
                     o,
+                    NotificationKind::RevisionNeedsApproval,
+                    Detail::Note { text },
                 ));
             }
         }
         (Command::ApproveRevision, S::RevisionPendingOwnerReview) => {
             let message = o.pending_revision.take().unwrap_or_default();
             start_revision(o, message, RevisionBy::Customer, p, now, fx);
+            fx.push(to_customer(
+                o,
+                NotificationKind::RevisionAnswered,
+                Detail::Revision { granted: true },
+            ));
         }
         (Command::DenyRevision, S::RevisionPendingOwnerReview) => {
             o.pending_revision = None;
             enter_delivered(o, p, now);
+            fx.push(to_customer(
+                o,
+                NotificationKind::RevisionAnswered,
+                Detail::Revision { granted: false },
+            ));
         }
-        (Command::Dispute { .. }, s) if !s.is_terminal() && s != S::Disputed => {
+        (Command::Dispute { reason }, s) if !s.is_terminal() && s != S::Disputed => {
             o.state = S::Disputed;
             o.due_at = None;
-            fx.push(notify(Recipient::Support, NotificationKind::OrderDisputed, o));
+            let detail = Detail::Note { text: reason.clone() };
+            fx.push(notify(
+                Recipient::Support,
+                NotificationKind::OrderDisputed,
+                o,
+                detail.clone(),
+            ));
+            fx.push(to_owner(o, NotificationKind::OrderDisputed, detail));
         }
         (Command::Resolve { refund: n }, S::Disputed) => {
             if n.get() < 0 || *n > o.price {
@@ -255,7 +268,7 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 ));
             }
             if *n == o.price {
-                refund(o, fx, now)?;
+                refund_escrow(o, fx)?;
                 o.state = S::Refunded;
                 fx.push(agent_event(
                     o,
@@ -268,6 +281,12 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 o.released = o.deliveries;
                 complete(o, *n, fx, now)?;
             }
+            let detail = Detail::Resolution {
+                refunded: *n,
+                price: o.price,
+            };
+            fx.push(to_customer(o, NotificationKind::DisputeResolved, detail.clone()));
+            fx.push(to_owner(o, NotificationKind::DisputeResolved, detail));
         }
         (Command::SetAutoApprove(on), s) if !s.is_terminal() => {
             o.auto_approve_deliveries = *on;
@@ -278,7 +297,7 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
         (Command::Cancel, S::PendingOwnerApproval) => {
             // As a denial would: the escrow goes back, and the agent and the owner
             // (whose approval queue loses the order) are told.
-            refund(o, fx, now)?;
+            refund(o, fx, RefundReason::Cancelled)?;
             o.state = S::Refunded;
             fx.push(agent_event(
                 o,
@@ -286,11 +305,10 @@ fn apply(o: &mut Order, cmd: Command, p: &Policy, now: Timestamp, fx: &mut Vec<E
                 Some("cancelled by the customer".into()),
                 now,
             ));
-            fx.push(notify(
-                Recipient::Owner(o.owner.clone()),
-                NotificationKind::OrderRefunded,
-                o,
-            ));
+            let detail = Detail::Refund {
+                reason: RefundReason::Cancelled,
+            };
+            fx.push(to_owner(o, NotificationKind::OrderRefunded, detail));
         }
         (Command::AgentSuspended, _) => end_suspended_work(o, p, now, fx)?,
         _ => return Err(refuse(o, &cmd)),
@@ -312,7 +330,7 @@ fn end_suspended_work(o: &mut Order, p: &Policy, now: Timestamp, fx: &mut Vec<Ef
     use OrderState as S;
     match o.state {
         S::PendingOwnerApproval | S::InProgress | S::Flagged | S::DeliveredPendingOwnerReview if o.released == 0 => {
-            refund(o, fx, now)?;
+            refund(o, fx, RefundReason::AgentSuspended)?;
             o.state = S::Refunded;
             o.flag_remaining_secs = None;
             fx.push(agent_event(
@@ -367,19 +385,31 @@ fn escrow_out(o: &Order, to: AccountRef, amount: Points, kind: TransferKind) -> 
         .map(|t| Some(Effect::Transfer(t)))
 }
 
-fn refund(o: &Order, fx: &mut Vec<Effect>, _at: Timestamp) -> Result<(), DomainError> {
+/// The whole escrow back to the customer, who is told why.
+fn refund(o: &Order, fx: &mut Vec<Effect>, reason: RefundReason) -> Result<(), DomainError> {
+    refund_escrow(o, fx)?;
+    fx.push(to_customer(
+        o,
+        NotificationKind::OrderRefunded,
+        Detail::Refund { reason },
+    ));
+    Ok(())
+}
+
+fn refund_escrow(o: &Order, fx: &mut Vec<Effect>) -> Result<(), DomainError> {
     fx.extend(escrow_out(
         o,
         AccountRef::Wallet(o.customer.clone()),
         o.price,
         TransferKind::Refund,
     )?);
-    fx.push(notify(
-        Recipient::Customer(o.customer.clone()),
-        NotificationKind::OrderRefunded,
-        o,
-    ));
     Ok(())
+}
+
+/// Both parties hear that the order completed (the owner is paid).
+fn completed_notices(o: &Order, fx: &mut Vec<Effect>) {
+    fx.push(to_customer(o, NotificationKind::OrderCompleted, Detail::None));
+    fx.push(to_owner(o, NotificationKind::OrderCompleted, Detail::None));
 }
 
 /// Empties the escrow: `refunded` back to the customer, the rest to the owner minus
@@ -406,20 +436,24 @@ fn complete(o: &mut Order, refunded: Points, fx: &mut Vec<Effect>, at: Timestamp
     o.state = OrderState::Completed;
     o.due_at = None;
     fx.push(agent_event(o, EventKind::OrderCompleted, None, at));
-    fx.push(notify(
-        Recipient::Owner(o.owner.clone()),
-        NotificationKind::OrderCompleted,
-        o,
-    ));
     Ok(())
 }
 
-pub(super) fn notify(to: Recipient, kind: NotificationKind, o: &Order) -> Effect {
+pub(super) fn notify(to: Recipient, kind: NotificationKind, o: &Order, detail: Detail) -> Effect {
     Effect::Notify(Notification {
         to,
         kind,
         order: o.id.clone(),
+        detail,
     })
+}
+
+pub(super) fn to_customer(o: &Order, kind: NotificationKind, detail: Detail) -> Effect {
+    notify(Recipient::Customer(o.customer.clone()), kind, o, detail)
+}
+
+pub(super) fn to_owner(o: &Order, kind: NotificationKind, detail: Detail) -> Effect {
+    notify(Recipient::Owner(o.owner.clone()), kind, o, detail)
 }
 
 fn agent_event(o: &Order, kind: EventKind, message: Option<String>, at: Timestamp) -> Effect {

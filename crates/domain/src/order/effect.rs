@@ -3,54 +3,8 @@
 
 use super::Order;
 use crate::event::AgentEvent;
-use crate::ids::{OrderId, UserId};
 use crate::ledger::Transfer;
-use serde::{Deserialize, Serialize};
-
-/// Who a notification is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "to", content = "user", rename_all = "snake_case")]
-pub enum Recipient {
-    /// The order's customer.
-    Customer(UserId),
-    /// The agent's owner.
-    Owner(UserId),
-    /// The support queue.
-    Support,
-}
-
-/// Why someone is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    /// A new order waits for approval.
-    OrderNeedsApproval,
-    /// A delivery waits for owner review.
-    DeliveryNeedsReview,
-    /// A delivery is visible.
-    DeliveryReleased,
-    /// The agent flagged the order.
-    OrderFlagged,
-    /// A revision beyond the cap waits for the owner.
-    RevisionNeedsApproval,
-    /// The customer disputed the order.
-    OrderDisputed,
-    /// The order was refunded.
-    OrderRefunded,
-    /// The order completed.
-    OrderCompleted,
-}
-
-/// Someone to tell about an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notification {
-    /// Who.
-    pub to: Recipient,
-    /// Why.
-    pub kind: NotificationKind,
-    /// Which order.
-    pub order: OrderId,
-}
+pub use crate::notice::{Notification, NotificationKind, Recipient};
 
 /// One thing a store must do as part of applying a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]

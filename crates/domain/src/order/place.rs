@@ -1,12 +1,11 @@
 //! Placing an order: [`PlaceOrder`] in, escrow hold and the first state out.
 
-use super::decide::{notify, start_work, work_event};
-use super::{
-    AcceptMode, AgentAvailability, Decision, Effect, NotificationKind, Order, OrderState, Recipient, WorkSpec,
-};
+use super::decide::{start_work, to_owner, work_event};
+use super::{AcceptMode, AgentAvailability, Decision, Effect, NotificationKind, Order, OrderState, WorkSpec};
 use crate::event::EventKind;
 use crate::ids::{AgentId, OrderId, UserId};
 use crate::ledger::{AccountRef, Transfer, TransferKind};
+use crate::notice::Detail;
 use crate::percent::Percent;
 use crate::points::{FeeBps, Points};
 use crate::policy::Policy;
@@ -96,11 +95,7 @@ pub fn place_order(cmd: PlaceOrder, policy: &Policy, now: Timestamp) -> Result<D
         start_work(&mut order, now);
         fx.push(work_event(&order, EventKind::NewOrder, None, policy, now));
     } else {
-        fx.push(notify(
-            Recipient::Owner(order.owner.clone()),
-            NotificationKind::OrderNeedsApproval,
-            &order,
-        ));
+        fx.push(to_owner(&order, NotificationKind::OrderNeedsApproval, Detail::None));
     }
     Ok(Decision { order, effects: fx })
 }

@@ -9,6 +9,7 @@
 use super::audit::{AuditAction, AuditEntry, TargetKind};
 use super::error::SupportError;
 use crate::ids::{AgentId, UserId};
+use crate::notice::{Detail, NotificationKind};
 use crate::{MultiLine, Timestamp};
 
 /// An agent's standing with support, as loaded.
@@ -24,13 +25,23 @@ pub struct Standing {
     pub open_request: bool,
 }
 
-/// An email for the agent's owner: subject and plain-text body.
+/// What the agent's owner is told (in-app and by email; see [`crate::notice`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    /// Subject line.
-    pub subject: String,
-    /// Body.
-    pub body: String,
+    /// Why.
+    pub kind: NotificationKind,
+    /// Support's words, if any.
+    pub detail: Detail,
+}
+
+impl Notice {
+    fn new(kind: NotificationKind, reason: Option<&str>) -> Self {
+        let detail = match reason {
+            Some(text) => Detail::Note { text: text.to_owned() },
+            None => Detail::None,
+        };
+        Self { kind, detail }
+    }
 }
 
 /// What suspending writes: the agent's flag with its reason and time, a record of the
@@ -99,20 +110,7 @@ pub fn suspend(s: &Standing, admin: &UserId, reason: &MultiLine, now: Timestamp)
         return Err(SupportError::AlreadySuspended);
     }
     let reason = reason.as_str().to_owned();
-    let notice = Notice {
-        subject: format!("Your agent {} is suspended", s.name),
-        body: format!(
-            "Support suspended your agent {name} on heepr.\n\nReason: {reason}\n\n\
-             While suspended it takes no new orders and may not work on orders; it may \
-             still poll for events. Orders it had not delivered were refunded to their \
-             customers; orders with a released delivery are back with their customers \
-             to accept or dispute.\n\nTo ask support to lift the suspension, send a \
-             reinstatement request with a message for support \
-             (POST /api/owner/agents/{id}/reinstatement).",
-            name = s.name,
-            id = s.agent,
-        ),
-    };
+    let notice = Notice::new(NotificationKind::AgentSuspended, Some(&reason));
     Ok(Suspension {
         agent: s.agent.clone(),
         audit: AuditEntry::new(
@@ -141,13 +139,7 @@ pub fn reinstate(
         return Err(SupportError::NotSuspended);
     }
     let reason = reason.map(|r| r.as_str().to_owned());
-    let mut body = format!(
-        "Support lifted the suspension of your agent {}. It takes orders again.",
-        s.name
-    );
-    if let Some(r) = &reason {
-        body.push_str(&format!("\n\nNote from support: {r}"));
-    }
+    let notice = Notice::new(NotificationKind::AgentReinstated, reason.as_deref());
     Ok(Reinstatement {
         agent: s.agent.clone(),
         audit: AuditEntry::new(
@@ -161,10 +153,7 @@ pub fn reinstate(
         reason,
         by: admin.clone(),
         at: now,
-        notice: Notice {
-            subject: format!("Your agent {} is reinstated", s.name),
-            body,
-        },
+        notice,
     })
 }
 
@@ -196,7 +185,6 @@ pub fn request_reinstatement(
 pub fn resolve_request(
     request_id: &str,
     resolved: bool,
-    agent_name: &str,
     admin: &UserId,
     reason: Option<&MultiLine>,
     now: Timestamp,
@@ -205,13 +193,7 @@ pub fn resolve_request(
         return Err(SupportError::AlreadyResolved);
     }
     let reason = reason.map(|r| r.as_str().to_owned());
-    let mut body = format!(
-        "Support reviewed your request to lift the suspension of {agent_name} and closed it; \
-         the agent stays suspended."
-    );
-    if let Some(r) = &reason {
-        body.push_str(&format!("\n\nNote from support: {r}"));
-    }
+    let notice = Notice::new(NotificationKind::ReinstatementDeclined, reason.as_deref());
     Ok(RequestResolution {
         audit: AuditEntry::new(
             admin,
@@ -221,9 +203,6 @@ pub fn resolve_request(
             reason,
             now,
         ),
-        notice: Notice {
-            subject: format!("Your reinstatement request for {agent_name}"),
-            body,
-        },
+        notice,
     })
 }

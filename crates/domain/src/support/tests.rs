@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::ids::{AgentId, OrderId, UserId};
+use crate::notice::{Detail, NotificationKind};
 use crate::order::Command;
 use crate::{MultiLine, Points, Timestamp};
 
@@ -35,7 +36,13 @@ fn suspend_once_with_reason_audit_and_notice() {
     assert_eq!(s.audit.target_id, "agt_a");
     assert_eq!(s.audit.actor, admin());
     assert_eq!(s.audit.reason.as_deref(), Some("fake deliveries"));
-    assert!(s.notice.subject.contains("Bot") && s.notice.body.contains("fake deliveries"));
+    assert_eq!(s.notice.kind, NotificationKind::AgentSuspended);
+    assert_eq!(
+        s.notice.detail,
+        Detail::Note {
+            text: "fake deliveries".into()
+        }
+    );
     assert_eq!(
         suspend(&standing(true, false), &admin(), &text("x"), now()),
         Err(SupportError::AlreadySuspended)
@@ -48,7 +55,13 @@ fn reinstate_only_a_suspended_agent() {
     assert_eq!(r.audit.action, AuditAction::ReinstateAgent);
     assert_eq!(r.audit.reason, None);
     let r = reinstate(&standing(true, false), &admin(), Some(&text("appeal ok")), now()).unwrap();
-    assert!(r.notice.body.contains("appeal ok"));
+    assert_eq!(r.notice.kind, NotificationKind::AgentReinstated);
+    assert_eq!(
+        r.notice.detail,
+        Detail::Note {
+            text: "appeal ok".into()
+        }
+    );
     assert_eq!(
         reinstate(&standing(false, false), &admin(), None, now()),
         Err(SupportError::NotSuspended)
@@ -68,12 +81,13 @@ fn one_open_reinstatement_request_while_suspended() {
         request_reinstatement(&standing(true, true), &owner, &text("x"), now()),
         Err(SupportError::RequestOpen)
     );
-    let done = resolve_request("rrq_1", false, "Bot", &admin(), Some(&text("not yet")), now()).unwrap();
+    let done = resolve_request("rrq_1", false, &admin(), Some(&text("not yet")), now()).unwrap();
     assert_eq!(done.audit.action, AuditAction::ResolveReinstatementRequest);
     assert_eq!(done.audit.target_id, "rrq_1");
-    assert!(done.notice.body.contains("not yet"));
+    assert_eq!(done.notice.kind, NotificationKind::ReinstatementDeclined);
+    assert_eq!(done.notice.detail, Detail::Note { text: "not yet".into() });
     assert_eq!(
-        resolve_request("rrq_1", true, "Bot", &admin(), None, now()),
+        resolve_request("rrq_1", true, &admin(), None, now()),
         Err(SupportError::AlreadyResolved)
     );
 }

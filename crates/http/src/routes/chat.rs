@@ -148,7 +148,7 @@ pub(crate) async fn post(
     Ok(HttpResponse::Created().json(message_json(&m)))
 }
 
-/// `POST /api/threads/{id}/human`: the customer asks for a person; the owner is emailed.
+/// `POST /api/threads/{id}/human`: the customer asks for a person; the owner is told.
 pub(crate) async fn human(
     state: web::Data<AppState>,
     SessionUser(u): SessionUser,
@@ -157,8 +157,7 @@ pub(crate) async fn human(
     let me = Me::of(&u);
     let store = state.store.clone();
     let now = state.now();
-    let base = state.config.base_url.clone();
-    let t = blocking(move || Ok(store.request_human(&id, me.viewer(), &base, now)?)).await?;
+    let t = blocking(move || Ok(store.request_human(&id, me.viewer(), now)?)).await?;
     Ok(HttpResponse::Ok().json(thread_json(&t)))
 }
 

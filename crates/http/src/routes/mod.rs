@@ -4,6 +4,7 @@ mod account;
 mod agent;
 mod chat;
 pub mod market;
+mod notifications;
 mod orders;
 mod owner;
 mod public;
@@ -151,6 +152,38 @@ fn api(t: &mut Table<'_>) {
         op("accounts", "Balance and transfer history", Auth::Session)
             .query::<account::WalletQuery>()
             .json_object(200, "balance, transfers (newest first) and `next`"),
+    );
+    // notices
+    t.get(
+        "/notifications",
+        notifications::list,
+        op("notices", "My notifications, newest first", Auth::Session)
+            .query::<notifications::ListQuery>()
+            .json::<notifications::NoticeList>(200, "a page of notifications with the unread count"),
+    )
+    .post(
+        "/notifications/read-all",
+        notifications::read_all,
+        op("notices", "Mark every notification read", Auth::Session).empty(204, "done"),
+    )
+    .get(
+        "/notifications/preferences",
+        notifications::preferences,
+        op("notices", "My email preferences", Auth::Session)
+            .json::<notifications::PreferencesView>(200, "the preferences"),
+    )
+    .route(
+        actix_web::http::Method::PATCH,
+        "/notifications/preferences",
+        notifications::set_preferences,
+        op("notices", "Change my email preferences", Auth::Session)
+            .body::<notifications::PreferencesBody>()
+            .json::<notifications::PreferencesView>(200, "the preferences"),
+    )
+    .post(
+        "/notifications/{id}/read",
+        notifications::read,
+        op("notices", "Mark one notification read", Auth::Session).empty(204, "done"),
     );
     // owners
     t.post(
@@ -505,6 +538,20 @@ fn api(t: &mut Table<'_>) {
         op("support", "Resolve a reinstatement request", Auth::Admin)
             .body::<support::Reason>()
             .json::<support::view::RequestView>(200, "the request")
+            .errors(&[409]),
+    )
+    .get(
+        "/admin/outbox",
+        support::outbox::list,
+        op("support", "The email outbox (pending, sent, dead letters)", Auth::Admin)
+            .query::<support::outbox::OutboxQuery>()
+            .json::<support::outbox::OutboxPage>(200, "a page of emails"),
+    )
+    .post(
+        "/admin/outbox/{id}/retry",
+        support::outbox::retry,
+        op("support", "Send a dead letter again", Auth::Admin)
+            .json::<support::outbox::OutboxView>(200, "the email, queued again")
             .errors(&[409]),
     )
     .get(

@@ -12,12 +12,12 @@ use offer::{OfferCols, offer_record};
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
-use crate::mail::{self, NewEmail};
+use crate::notice::NewNotice;
 use crate::placement::agent_for_order;
 use crate::plan::Plan;
 use crate::plan::record::{Change, MessageRow, NewRow, ThreadRow};
 use crate::rows::naive;
-use crate::schema::{agents, messages, offers, orders, threads, users};
+use crate::schema::{messages, offers, orders, threads};
 use crate::{Store, micros, ulid};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -25,6 +25,7 @@ use heepr_domain::chat::{
     AuthorKind, ChatError, assistant_reply, decide_human_request, decide_post, thread_is_writable, thread_role,
     validate_message,
 };
+use heepr_domain::notice::{Detail, NotificationKind, Recipient};
 use heepr_domain::{OrderId, OrderState, UserId};
 
 /// A thread as stored.
@@ -180,6 +181,42 @@ fn post(
     }
 }
 
+fn user_id(raw: &str) -> Result<UserId> {
+    UserId::parse(raw).ok_or_else(|| StoreError::corrupt(format!("user id {raw}")))
+}
+
+/// A notice about a thread (and its order, if it has one).
+fn thread_notice(
+    t: &ThreadRecord,
+    to: Recipient,
+    kind: NotificationKind,
+    detail: Detail,
+    now: DateTime<Utc>,
+) -> Result<crate::plan::Step> {
+    notice_about(&t.id, &t.agent_id, t.order_id.as_deref(), to, kind, detail, now)
+}
+
+fn notice_about(
+    thread: &str,
+    agent: &str,
+    order: Option<&str>,
+    to: Recipient,
+    kind: NotificationKind,
+    detail: Detail,
+    now: DateTime<Utc>,
+) -> Result<crate::plan::Step> {
+    NewNotice {
+        to,
+        kind,
+        detail,
+        agent: Some(agent.to_owned()),
+        order: order.map(str::to_owned),
+        thread: Some(thread.to_owned()),
+        title: None,
+    }
+    .step(now)
+}
+
 fn view(c: &mut AnyConnection, thread: ThreadRecord, role: AuthorKind, now: DateTime<Utc>) -> Result<ThreadView> {
     let rows: Vec<(String, String, String, Option<String>, String, NaiveDateTime)> = messages::table
         .filter(messages::thread_id.eq(&thread.id))
@@ -285,6 +322,19 @@ impl Store {
             &reply,
             now + Duration::microseconds(1),
         );
+        let owner_id = user_id(owner.as_str())?;
+        if let Some((to, detail)) = heepr_domain::chat::message_notice(AuthorKind::Customer, customer, &owner_id, &body)
+        {
+            plan.push(notice_about(
+                &id,
+                agent_id,
+                None,
+                to,
+                NotificationKind::NewMessage,
+                detail,
+                now,
+            )?);
+        }
         self.apply(&plan)?;
         self.read(|c| {
             let t = load_thread(c, &id)?;
@@ -333,54 +383,45 @@ impl Store {
         decide_post(role, writable)?;
         let mut plan = Plan::new();
         let message = post(&mut plan, &t.id, role, Some(viewer.user.as_str()), &body, now);
+        let (customer, owner) = (user_id(&t.customer_id)?, user_id(&t.owner_id)?);
+        if let Some((to, detail)) = heepr_domain::chat::message_notice(role, &customer, &owner, &body) {
+            plan.push(thread_notice(&t, to, NotificationKind::NewMessage, detail, now)?);
+        }
         self.apply(&plan)?;
         Ok(message)
     }
 
-    /// The customer asks for a human: the flag is set and an email to the owner is
-    /// queued in the same transaction. Asking again changes nothing and sends nothing.
-    pub fn request_human(
-        &self,
-        id: &str,
-        viewer: Viewer<'_>,
-        base_url: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ThreadRecord> {
+    /// The customer asks for a human: the flag is set and the owner's notice written
+    /// in the same transaction. Asking again changes nothing and tells nobody.
+    pub fn request_human(&self, id: &str, viewer: Viewer<'_>, now: DateTime<Utc>) -> Result<ThreadRecord> {
         let now = micros(now);
-        let (t, to, agent) = self
+        let (t, asks) = self
             .read(|c| {
                 let t = load_thread(c, id)?;
                 let role = role_of(&t, viewer)?;
-                if !decide_human_request(role, t.human_requested)? {
-                    return Ok((t, None, None));
-                }
-                let to: String = users::table.find(&t.owner_id).select(users::email).first(c)?;
-                let agent: String = agents::table.find(&t.agent_id).select(agents::name).first(c)?;
-                Ok((t, Some(to), Some(agent)))
+                let asks = decide_human_request(role, t.human_requested)?;
+                Ok((t, asks))
             })
             .map_err(|e| match e {
                 StoreError::Chat(ChatError::NotAParty) => StoreError::NotFound,
                 other => other,
             })?;
-        let (Some(to), Some(agent)) = (to, agent) else {
+        if !asks {
             return Ok(t);
-        };
-        // The thread link is no capability (opening it needs a session): plain.
-        let email = NewEmail::plain(
-            to,
-            format!("A customer asks for a human: {agent}"),
-            format!(
-                "A customer chatting with {agent} asked to talk to a person.\n\n\
-                 Open the thread: {base_url}/threads/{}\n",
-                t.id
-            ),
-        );
+        }
         let mut plan = Plan::new();
         plan.change(Change::HumanRequested {
             id: t.id.clone(),
             at: naive(now),
         });
-        plan.insert(mail::row(&email, now));
+        let owner = Recipient::Owner(user_id(&t.owner_id)?);
+        plan.push(thread_notice(
+            &t,
+            owner,
+            NotificationKind::HumanRequested,
+            Detail::None,
+            now,
+        )?);
         match self.apply(&plan) {
             // A concurrent request asked first (and queued the one email).
             Ok(()) | Err(StoreError::Contention) => self.read(|c| load_thread(c, &t.id)),

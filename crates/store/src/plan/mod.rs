@@ -18,7 +18,7 @@
 //! this module only knows how.
 
 use crate::connection::AnyConnection;
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::event_wire;
 use crate::idempotency::ClaimRow;
 use crate::rows::{OrderRow, naive};
@@ -27,7 +27,7 @@ use crate::ulid;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::reputation::StatsDelta;
-use heepr_domain::{AgentEvent, AgentId, Decision, Effect, Notification, Recipient, Transfer};
+use heepr_domain::{AgentEvent, AgentId, Decision, Effect, Notification, Order, Transfer};
 use record::{Change, NewRow};
 use serde::Serialize;
 
@@ -149,10 +149,17 @@ pub(crate) struct NotificationRow {
     pub id: String,
     pub recipient: &'static str,
     pub user_id: Option<String>,
-    pub kind: String,
-    pub order_id: String,
+    pub kind: &'static str,
+    pub order_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The notice's [`heepr_domain::notice::Detail`] as JSON.
+    pub detail: String,
+    pub agent_id: Option<String>,
+    pub thread_id: Option<String>,
+    /// The order's gig title, as it was.
+    pub title: Option<String>,
+    pub read_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Serialize, Insertable)]
@@ -221,7 +228,7 @@ impl Plan {
             let step = match effect {
                 Effect::Transfer(t) => transfer(t, now),
                 Effect::Event(ev) => event(&d.order.agent, ev, base_url)?,
-                Effect::Notify(n) => notification(n, now)?,
+                Effect::Notify(n) => notification(n, &d.order, now)?,
             };
             self.push(step);
         }
@@ -302,24 +309,17 @@ fn event(agent: &AgentId, ev: &AgentEvent, base_url: &str) -> Result<Step> {
     })
 }
 
-fn notification(n: &Notification, now: DateTime<Utc>) -> Result<Step> {
-    let (recipient, user) = match &n.to {
-        Recipient::Customer(u) => ("customer", Some(u.to_string())),
-        Recipient::Owner(u) => ("owner", Some(u.to_string())),
-        Recipient::Support => ("support", None),
+fn notification(n: &Notification, order: &Order, now: DateTime<Utc>) -> Result<Step> {
+    let notice = crate::notice::NewNotice {
+        to: n.to.clone(),
+        kind: n.kind,
+        detail: n.detail.clone(),
+        agent: Some(order.agent.to_string()),
+        order: Some(n.order.to_string()),
+        thread: None,
+        title: Some(order.work.gig_title.clone()),
     };
-    let kind = serde_json::to_value(n.kind).map_err(StoreError::corrupt)?;
-    Ok(Step::Notification {
-        row: NotificationRow {
-            id: format!("ntf_{}", ulid()),
-            recipient,
-            user_id: user,
-            kind: kind.as_str().unwrap_or_default().to_owned(),
-            order_id: n.order.to_string(),
-            created_at: naive(now),
-            sent_at: None,
-        },
-    })
+    Ok(Step::Notification { row: notice.row(now)? })
 }
 
 /// The event's id and stored body once its sequence number is known.

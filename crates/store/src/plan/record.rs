@@ -53,6 +53,10 @@ pub(crate) enum NewRow {
 /// A targeted change to existing rows.
 #[derive(Debug)]
 pub(crate) enum Change {
+    /// Notices read, handled by the sender; email preferences (see `notice`).
+    Notice(crate::notice::NoticeChange),
+    /// A dead email put back in the queue, only if it is dead (else not found).
+    RetryEmail { id: String, at: NaiveDateTime },
     /// New settings (and the columns derived from them), over the version they were
     /// decided from (else contention).
     AgentSettings {
@@ -101,8 +105,13 @@ pub(crate) enum Change {
     EndSession { token_hash: String },
     /// An email sent: its body replaced and its sealed copy dropped.
     EmailSent { id: String, at: NaiveDateTime },
-    /// A failed send attempt, released for a retry.
-    EmailFailed { id: String, error: String },
+    /// A failed attempt: retried at `retry_at`, or dead (a dead letter) at `dead_at`.
+    EmailFailed {
+        id: String,
+        error: String,
+        retry_at: Option<NaiveDateTime>,
+        dead_at: Option<NaiveDateTime>,
+    },
     /// A task's new state, over the version it was decided from (else contention).
     UpdateTask { row: TaskRow, expected_version: i64 },
     /// Every live key of an AgentMarket agent revoked.
@@ -151,7 +160,8 @@ impl Change {
             Self::UpdateTask { .. } => StoreError::Contention,
             Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
             Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
-            Self::Support(_) | Self::SetupLink(_) => return None,
+            Self::Support(_) | Self::SetupLink(_) | Self::Notice(_) => return None,
+            Self::RetryEmail { .. } => StoreError::NotFound,
             Self::VoidBootstrapTokens { .. }
             | Self::RevokeApiKeys { .. }
             | Self::UserRoles { .. }
@@ -195,6 +205,15 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
 pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
     let changed = match ch {
         Change::Support(s) => return crate::support::rows::change(c, s),
+        Change::Notice(n) => return crate::notice::change(c, n),
+        Change::RetryEmail { id, at } => diesel::update(emails::table.find(id).filter(emails::dead_at.is_not_null()))
+            .set((
+                emails::dead_at.eq(None::<NaiveDateTime>),
+                emails::attempts.eq(0),
+                emails::next_attempt_at.eq(at),
+                emails::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)?,
         Change::SetupLink(l) => return crate::credentials::change_link(c, l),
         Change::AgentSettings {
             id,
@@ -286,11 +305,18 @@ pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
                 emails::sealed_body.eq(None::<Vec<u8>>),
             ))
             .execute_prepared(c)?,
-        Change::EmailFailed { id, error } => diesel::update(emails::table.find(id))
+        Change::EmailFailed {
+            id,
+            error,
+            retry_at,
+            dead_at,
+        } => diesel::update(emails::table.find(id))
             .set((
                 emails::attempts.eq(emails::attempts + 1),
                 emails::last_error.eq(error),
                 emails::claimed_until.eq(None::<NaiveDateTime>),
+                emails::next_attempt_at.eq(retry_at),
+                emails::dead_at.eq(dead_at),
             ))
             .execute_prepared(c)?,
         Change::UpdateTask { row, expected_version } => {
@@ -401,6 +427,7 @@ pub(crate) struct EmailRow {
     pub subject: String,
     pub body: String,
     pub sealed_body: Option<Vec<u8>>,
+    pub html_body: Option<String>,
     pub created_at: NaiveDateTime,
     pub attempts: i32,
 }

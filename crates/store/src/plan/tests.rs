@@ -309,6 +309,11 @@ fn dump(c: &mut AnyConnection) -> Dump {
                 Option<String>,
                 NaiveDateTime,
                 Option<NaiveDateTime>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<NaiveDateTime>,
             )>(c)
             .unwrap(),
     ));

@@ -5,15 +5,16 @@ use super::utc;
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::idempotency::Once;
-use crate::mail::{self, NewEmail};
+use crate::notice::NewNotice;
 use crate::order::{Stored, retrying_with_pause};
 use crate::plan::record::{Change, NewRow};
 use crate::plan::{Plan, Step};
 use crate::rows::{OrderRow, naive};
-use crate::schema::{agents, orders, reinstatement_requests, suspensions, users};
+use crate::schema::{agents, orders, reinstatement_requests, suspensions};
 use crate::{Store, micros, ulid};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use heepr_domain::notice::Recipient;
 use heepr_domain::order::decide;
 use heepr_domain::support::{self, Notice, Standing};
 use heepr_domain::{Actor, AgentId, Command, MultiLine, OrderId, OrderState, Policy, UserId};
@@ -121,15 +122,14 @@ impl From<RequestCols> for RequestRecord {
     }
 }
 
-/// What a suspension decision needs: the agent's standing and its owner's address.
-fn standing(c: &mut AnyConnection, agent_id: &str) -> Result<(Standing, String, String)> {
+/// What a suspension decision needs: the agent's standing and its owner.
+fn standing(c: &mut AnyConnection, agent_id: &str) -> Result<(Standing, String)> {
     let (name, owner_id, suspended): (String, String, bool) = agents::table
         .find(agent_id)
         .select((agents::name, agents::owner_id, agents::suspended))
         .first(c)
         .optional()?
         .ok_or(StoreError::NotFound)?;
-    let email: String = users::table.find(&owner_id).select(users::email).first(c)?;
     let open: i64 = reinstatement_requests::table
         .filter(reinstatement_requests::agent_id.eq(agent_id))
         .filter(reinstatement_requests::resolved_at.is_null())
@@ -144,7 +144,6 @@ fn standing(c: &mut AnyConnection, agent_id: &str) -> Result<(Standing, String, 
             open_request: open > 0,
         },
         owner_id,
-        email,
     ))
 }
 
@@ -163,8 +162,19 @@ fn open_orders(c: &mut AnyConnection, agent_id: &str) -> Result<Vec<Stored>> {
     rows.into_iter().map(Stored::try_from).collect()
 }
 
-fn email(to: &str, n: &Notice) -> NewEmail {
-    NewEmail::plain(to, n.subject.clone(), n.body.clone())
+/// The owner's notice about their agent (emailed by the sender, see `notice`).
+fn owner_notice(owner_id: &str, agent_id: &str, n: &Notice, now: DateTime<Utc>) -> Result<Step> {
+    let owner = UserId::parse(owner_id).ok_or_else(|| StoreError::corrupt(format!("owner id {owner_id}")))?;
+    NewNotice {
+        to: Recipient::Owner(owner),
+        kind: n.kind,
+        detail: n.detail.clone(),
+        agent: Some(agent_id.to_owned()),
+        order: None,
+        thread: None,
+        title: None,
+    }
+    .step(now)
 }
 
 impl Store {
@@ -185,7 +195,7 @@ impl Store {
         let now = micros(now);
         let (change, ended) = self.once(once, || {
             retrying_with_pause(|| {
-                let (standing, _, owner_email) = self.read(|c| standing(c, agent_id))?;
+                let (standing, owner_id) = self.read(|c| standing(c, agent_id))?;
                 let s = support::suspend(&standing, admin, reason, now)?;
                 let open = self.query(|c| open_orders(c, agent_id))?;
                 let mut plan = Plan::new();
@@ -202,7 +212,7 @@ impl Store {
                     suspended_at: naive(now),
                 })));
                 plan.insert(rows::audit(&s.audit));
-                plan.insert(mail::row(&email(&owner_email, &s.notice), now));
+                plan.push(owner_notice(&owner_id, agent_id, &s.notice, now)?);
                 let mut change = StandingChange {
                     agent_id: s.agent.clone(),
                     suspended: true,
@@ -260,7 +270,7 @@ impl Store {
     ) -> Result<StandingChange> {
         let now = micros(now);
         let change = self.once(once, || {
-            let (standing, _, owner_email) = self.read(|c| standing(c, agent_id))?;
+            let (standing, owner_id) = self.read(|c| standing(c, agent_id))?;
             let r = support::reinstate(&standing, admin, reason, now)?;
             let mut plan = Plan::new();
             plan.change(Change::Support(SupportChange::Reinstate {
@@ -274,7 +284,7 @@ impl Store {
                 at: naive(now),
             }));
             plan.insert(rows::audit(&r.audit));
-            plan.insert(mail::row(&email(&owner_email, &r.notice), now));
+            plan.push(owner_notice(&owner_id, agent_id, &r.notice, now)?);
             let change = StandingChange {
                 agent_id: r.agent,
                 suspended: false,
@@ -306,7 +316,7 @@ impl Store {
     ) -> Result<RequestRecord> {
         let now = micros(now);
         self.once(once, || {
-            let (standing, owner_id, _) = self.read(|c| standing(c, agent_id))?;
+            let (standing, owner_id) = self.read(|c| standing(c, agent_id))?;
             if owner_id != owner.as_str() {
                 return Err(StoreError::NotFound);
             }
@@ -348,19 +358,16 @@ impl Store {
     ) -> Result<RequestRecord> {
         let now = micros(now);
         self.once(once, || {
-            let (mut record, name, owner_email) = self.read(|c| {
-                let r: RequestRecord = reinstatement_requests::table
+            let mut record: RequestRecord = self.read(|c| {
+                Ok(reinstatement_requests::table
                     .find(id)
                     .select(RequestCols::as_select())
                     .first(c)
                     .optional()?
                     .ok_or(StoreError::NotFound)?
-                    .into();
-                let name: String = agents::table.find(&r.agent_id).select(agents::name).first(c)?;
-                let email: String = users::table.find(&r.owner_id).select(users::email).first(c)?;
-                Ok((r, name, email))
+                    .into())
             })?;
-            let done = support::resolve_request(id, record.resolved_at.is_some(), &name, admin, reason, now)?;
+            let done = support::resolve_request(id, record.resolved_at.is_some(), admin, reason, now)?;
             record.resolved_at = Some(now);
             let mut plan = Plan::new();
             if let Some(once) = once {
@@ -371,7 +378,7 @@ impl Store {
                 at: naive(now),
             }));
             plan.insert(rows::audit(&done.audit));
-            plan.insert(mail::row(&email(&owner_email, &done.notice), now));
+            plan.push(owner_notice(&record.owner_id, &record.agent_id, &done.notice, now)?);
             self.apply(&plan)?;
             Ok(record)
         })

@@ -10,6 +10,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod desk;
+pub(crate) mod outbox;
 pub(crate) mod reports;
 pub(crate) mod view;
 

@@ -1,0 +1,12 @@
+DROP INDEX emails_dead;
+ALTER TABLE emails DROP COLUMN dead_at;
+ALTER TABLE emails DROP COLUMN next_attempt_at;
+ALTER TABLE emails DROP COLUMN html_body;
+DROP TABLE notification_email_off;
+DROP INDEX notifications_unread;
+DROP INDEX notifications_user;
+ALTER TABLE notifications DROP COLUMN read_at;
+ALTER TABLE notifications DROP COLUMN title;
+ALTER TABLE notifications DROP COLUMN thread_id;
+ALTER TABLE notifications DROP COLUMN agent_id;
+ALTER TABLE notifications DROP COLUMN detail;
