@@ -171,7 +171,8 @@ mod tests {
     }
 
     /// No route is mounted around the tables (`.route(` / `web::resource` outside
-    /// `openapi::table`): those would be served but not documented.
+    /// `openapi::table`): those would be served but not documented. `metrics.rs` is the
+    /// other listener (`HEEPR_METRICS_BIND`), not the API.
     #[test]
     fn routes_are_only_mounted_through_the_table() {
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
@@ -182,7 +183,10 @@ mod tests {
                 let p = entry.path();
                 if p.is_dir() {
                     stack.push(p);
-                } else if p.extension().is_some_and(|e| e == "rs") && !p.ends_with("openapi/table.rs") {
+                } else if p.extension().is_some_and(|e| e == "rs")
+                    && !p.ends_with("openapi/table.rs")
+                    && !p.ends_with("src/metrics.rs")
+                {
                     let text = std::fs::read_to_string(&p).unwrap_or_default();
                     // Spelled in pieces so this test does not find itself.
                     let needles = [
