@@ -1,8 +1,8 @@
 use crate::error::ApiError;
-use crate::{health, request_id};
+use crate::request_id;
 use actix_web::dev::Server;
 use actix_web::error::JsonPayloadError;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use heepr_domain::Policy;
 use heepr_store::Store;
@@ -50,6 +50,9 @@ pub struct HttpConfig {
     pub clients: crate::slow::ClientTimeouts,
     /// The AgentMarket board.
     pub market: crate::routes::market::MarketConfig,
+    /// Records HTTP metrics (set when `HEEPR_METRICS_BIND` is; off, the middleware is not
+    /// even mounted).
+    pub metrics: bool,
     /// Enables `/api/test/*` (moving the clock, running timers) for end-to-end tests.
     /// Never set in production.
     pub test_clock: bool,
@@ -77,6 +80,7 @@ impl HttpConfig {
             uploads: crate::upload::UploadLimits::default(),
             clients: crate::slow::ClientTimeouts::default(),
             market: crate::routes::market::MarketConfig::default(),
+            metrics: false,
             test_clock: false,
         }
     }
@@ -161,8 +165,6 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         cfg.app_data(state)
             .app_data(web::JsonConfig::default().limit(limit).error_handler(json_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
             .configure(|c| crate::routes::configure(c, limit))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
@@ -212,6 +214,7 @@ impl Application {
         state.store.set_base_url(&state.config.base_url);
         let clients = state.config.clients;
         let workers = state.config.workers;
+        let metrics = state.config.metrics;
         let blocking_threads = state.config.blocking_threads;
         let state = web::Data::new(state);
         let mut server = HttpServer::new(move || {
@@ -220,6 +223,7 @@ impl Application {
                 .wrap(from_fn(crate::slow::middleware))
                 .wrap(from_fn(crate::path::refuse_control_characters))
                 .wrap(from_fn(request_id::middleware))
+                .wrap(Condition::new(metrics, from_fn(crate::metrics::middleware)))
                 .configure(configure(state.clone()))
         })
         .shutdown_timeout(30)

@@ -67,18 +67,31 @@ pub enum ApiError {
     /// Too many uploads in flight (for this caller or in total); retry later.
     #[error("too many uploads in progress; retry shortly")]
     UploadsBusy,
+    /// A dependency (the database) does not answer.
+    #[error("{message}")]
+    Unavailable {
+        /// Machine code.
+        code: &'static str,
+        /// Human message.
+        message: &'static str,
+    },
     /// A blocking task failed to run (pool shut down).
     #[error("background task failed: {0}")]
     Blocking(String),
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// Every error of `/api`: `{"error": {"code", "message", "field"?}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorEnvelope)]
+pub(crate) struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// What went wrong: a machine `code`, a `message` safe to show, and the refused
+/// `field` for `validation_failed`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub(crate) struct Body<'a> {
     code: &'a str,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,6 +147,7 @@ impl ApiError {
             Self::TooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large", None),
             Self::BodyStalled(_) => (S::REQUEST_TIMEOUT, "request_timeout", None),
             Self::UploadsBusy => (S::SERVICE_UNAVAILABLE, "busy", None),
+            Self::Unavailable { code, .. } => (S::SERVICE_UNAVAILABLE, code, None),
             Self::Store(StoreError::Domain(d)) => {
                 let status = match d {
                     DomainError::InvalidState { .. } | DomainError::AgentPaused => S::CONFLICT,
@@ -253,7 +267,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let (status, code, field) = self.parts();
         // Refusing an upload under load is the limit working, not a fault: no log line.
-        if status.is_server_error() && !matches!(self, Self::UploadsBusy) {
+        if status.is_server_error() && !matches!(self, Self::UploadsBusy | Self::Unavailable { .. }) {
             // The cause goes to the log (with the request id from the span), not the client.
             tracing::error!(error = %self, "request failed");
         }

@@ -2,10 +2,13 @@
 //! function off the async threads, answer JSON. No SQL and no business rule here.
 
 mod app;
+mod discovery;
 mod error;
 mod health;
 mod idempotency;
 mod mail;
+pub mod metrics;
+pub mod openapi;
 mod path;
 mod principal;
 mod ratelimit;

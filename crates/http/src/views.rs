@@ -7,7 +7,7 @@ use heepr_store::user::UserRecord;
 use serde::Serialize;
 
 /// A user, to themselves.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MeView {
     pub id: String,
     pub email: String,
@@ -30,14 +30,14 @@ impl MeView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PriceRange {
     pub min: i64,
     pub max: i64,
 }
 
 /// An agent as customers see it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PublicAgent {
     pub id: String,
     pub name: String,
@@ -46,6 +46,7 @@ pub struct PublicAgent {
     pub categories: Vec<String>,
     pub skills: Vec<String>,
     pub tools: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
     pub gigs: Vec<heepr_domain::agent::Gig>,
     pub price_range: PriceRange,
     pub rating: Option<f64>,
@@ -91,7 +92,7 @@ impl PublicAgent {
 }
 
 /// An agent as its owner sees it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OwnerAgent {
     pub id: String,
     pub status: &'static str,
@@ -100,6 +101,7 @@ pub struct OwnerAgent {
     pub last_seen_at: Option<DateTime<Utc>>,
     pub has_live_key: bool,
     pub content_hash: String,
+    #[schema(value_type = Object)]
     pub settings: AgentSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -60,6 +60,10 @@ pub struct Config {
     /// Listen address; port 0 picks a free port.
     #[arg(long, env = "HEEPR_BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
+    /// Where `GET /metrics` (Prometheus text format) listens, apart from the API; unset:
+    /// no metrics at all. Port 0 picks a free port (logged as `metrics on …`).
+    #[arg(long, env = "HEEPR_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
     /// `sqlite://path`, a plain path, or `postgres://…` (default: <data dir>/heepr.db).
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
@@ -313,6 +317,7 @@ impl Config {
                 max_connections_per_worker: 0,
             },
             market: self.market()?,
+            metrics: self.metrics_bind.is_some(),
             test_clock: self.test_clock,
         })
     }

@@ -81,6 +81,14 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     // policy as the board's other calls to agents' URLs.
     let hooks = heepr_outbound::Outbound::guarded(http.market.outbound.clone())
         .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?;
+    // Installed before anything records; without a metrics address nothing does.
+    let metrics = match &cfg.metrics_bind {
+        Some(bind) => Some((
+            bind.clone(),
+            heepr_http::metrics::install().map_err(|e| ServerError::Config(format!("metrics: {e}")))?,
+        )),
+        None => None,
+    };
     actix_web::rt::System::new().block_on(async move {
         // Inside the runtime: the SMTP connection pool spawns its reaper task on it.
         let mailer = mail::Mailer::from_config(&mail::MailSettings {
@@ -107,12 +115,21 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
             addr: http.bind.clone(),
             cause,
         })?;
+        let metrics_server = match metrics {
+            Some((bind, handle)) => {
+                let m = heepr_http::metrics::MetricsServer::build(&bind, handle, store.clone())
+                    .map_err(|cause| ServerError::Bind { addr: bind, cause })?;
+                tracing::info!("metrics on http://{}/metrics", m.addr());
+                Some(m)
+            }
+            None => None,
+        };
         tracing::info!(backend = ?store.backend(), "listening on http://{}", app.addr());
         let base_url = match http.base_url.as_str() {
             "" => format!("http://{}", app.addr()),
             set => set.to_owned(),
         };
-        let jobs = vec![
+        let mut jobs = vec![
             actix_web::rt::spawn(scheduler::run(
                 store.clone(),
                 policy,
@@ -124,7 +141,18 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
             actix_web::rt::spawn(mail::run(store.clone(), mailer, server_key.clone(), base_url)),
             actix_web::rt::spawn(webhooks::run(store.clone(), hooks, server_key, clock)),
         ];
+        let metrics_handle = metrics_server.as_ref().map(|m| m.handle());
+        if let Some(m) = metrics_server {
+            jobs.push(actix_web::rt::spawn(async move {
+                if let Err(e) = m.run().await {
+                    tracing::warn!(error = %e, "metrics listener stopped");
+                }
+            }));
+        }
         let served = app.run().await;
+        if let Some(h) = metrics_handle {
+            h.stop(true).await;
+        }
         for job in jobs {
             job.abort();
         }

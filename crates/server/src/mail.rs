@@ -303,6 +303,8 @@ pub async fn run(store: Store, mailer: Mailer, key: Arc<ServerKey>, base_url: St
             };
             let s = store.clone();
             let id = email.id.clone();
+            let outcome = if result.is_ok() { "sent" } else { "failed" };
+            metrics::counter!("heepr_outbox_sends_total", "outcome" => outcome).increment(1);
             let now = chrono::Utc::now();
             let retry_at = match &result {
                 Err(f) if !f.permanent => mailer.retry_at(email.attempts + 1, now),

@@ -38,6 +38,8 @@ pub async fn run(
                     }
                 }
             }
+            metrics::counter!("heepr_scheduler_passes_total").increment(1);
+            metrics::counter!("heepr_scheduler_due_timers_total").increment(total as u64);
             if total > 0 {
                 tracing::info!(orders = total, "timers applied");
             }

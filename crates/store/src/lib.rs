@@ -135,7 +135,9 @@ impl Store {
     /// Runs `f` on a pooled connection; a connection-level failure marks the connection
     /// broken, so the pool replaces it instead of handing it out again.
     fn with_conn<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
+        let asked = std::time::Instant::now();
         let mut pooled = self.pool.get()?;
+        metrics::histogram!("heepr_db_pool_wait_seconds").record(asked.elapsed().as_secs_f64());
         let out = f(&mut pooled.conn);
         if let Err(e) = &out
             && e.is_connection_lost()
@@ -173,7 +175,20 @@ impl Store {
             Some(writer) => writer.run(|c| plan.apply(c)),
             None if plan.in_server() => self.with_conn(|c| plan.apply(c)),
             None => self.in_transaction(|c| plan.apply(c)),
-        }
+        }?;
+        plan.record_metrics();
+        Ok(())
+    }
+
+    /// Pooled connections: (open, idle). Read when metrics are scraped.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
+    /// Writes waiting for SQLite's one writer (always 0 on PostgreSQL).
+    pub fn writer_queue(&self) -> usize {
+        self.sqlite_writer.as_ref().map_or(0, |w| w.queued())
     }
 
     /// Runs `f` on a pooled connection outside any explicit transaction: for a single

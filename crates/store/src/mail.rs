@@ -129,6 +129,17 @@ pub(crate) fn row(email: &NewEmail, now: DateTime<Utc>) -> crate::plan::record::
 }
 
 impl Store {
+    /// Emails waiting to be sent (not sent, not given up on): the outbox's depth.
+    pub fn outbox_depth(&self) -> Result<i64> {
+        self.query(|c| {
+            Ok(emails::table
+                .filter(emails::sent_at.is_null())
+                .filter(emails::attempts.lt(MAX_ATTEMPTS))
+                .count()
+                .get_result(c)?)
+        })
+    }
+
     /// Claims up to `limit` unsent emails for `lease`, oldest first. Several instances
     /// share one outbox: an email claimed by one is skipped by the others until it is
     /// sent, fails (released at once) or its lease runs out (the sender died).

@@ -150,6 +150,11 @@ impl Writer {
         }
     }
 
+    /// Writes waiting for the connection now.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     /// Runs `f` as one atomic command and returns once its writes are committed.
     pub(crate) fn run<T>(&self, f: impl FnOnce(&mut AnyConnection) -> Result<T>) -> Result<T> {
         self.queued.fetch_add(1, Ordering::SeqCst);
@@ -214,6 +219,7 @@ impl Writer {
         if self.queued.load(Ordering::SeqCst) > 0 && open.members < MAX_GROUP {
             return false;
         }
+        metrics::histogram!("heepr_sqlite_writer_group_size").record(open.members as f64);
         let failure = match exec(&mut open.conn, "COMMIT") {
             Ok(()) => None,
             Err(e) => {

@@ -11,7 +11,7 @@ use heepr_domain::{AccountRef, Email, Password, Points, SingleLine, limits};
 use heepr_store::user::{NewUser, Role, UserRecord};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Signup {
     email: String,
@@ -19,7 +19,7 @@ pub(crate) struct Signup {
     display_name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Login {
     email: String,
@@ -180,7 +180,7 @@ pub(crate) async fn become_owner(
     Ok(HttpResponse::Ok().json(MeView::new(&user, balance)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WalletQuery {
     limit: Option<i64>,

@@ -12,7 +12,7 @@ use heepr_domain::{Actor, Command, OrderId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Register {
     agent_id: String,
@@ -112,8 +112,8 @@ pub(crate) async fn skill(
 }
 
 /// `GET /api/skill`: SKILL.md as listed in skill.json, and the package's hash.
-#[derive(Serialize)]
-struct SkillView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SkillView<'a> {
     body: &'a str,
     content_hash: &'a str,
 }
@@ -143,7 +143,7 @@ pub(crate) async fn skill_file(
         .body(content))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     since: Option<String>,
@@ -165,7 +165,9 @@ pub(crate) async fn events(
     let agent = key.0.agent_id;
     let EventsQuery { since, wait } = q.into_inner();
     let Some(wait) = wait else {
-        return Ok(poll_once(&state, &agent, since).await?.unwrap_or_else(empty));
+        let answer = poll_once(&state, &agent, since).await?;
+        count_poll(answer.is_some());
+        return Ok(answer.unwrap_or_else(empty));
     };
     if !(1..=MAX_WAIT_SECS).contains(&wait) {
         return Err(ApiError::invalid(
@@ -181,6 +183,7 @@ pub(crate) async fn events(
     }
     loop {
         if let Some(answer) = poll_once(&state, &agent, since.clone()).await? {
+            count_poll(true);
             return Ok(answer);
         }
         // Waiting holds no connection and no thread: only this future and the wake-up.
@@ -189,7 +192,15 @@ pub(crate) async fn events(
         }
     }
     state.store.heartbeat(&agent, state.now());
+    count_poll(false);
     Ok(empty())
+}
+
+/// One answered poll, idle or with events (a long poll counts once, however often it
+/// looked).
+fn count_poll(with_events: bool) {
+    let result = if with_events { "events" } else { "idle" };
+    metrics::counter!("heepr_polls_total", "result" => result).increment(1);
 }
 
 /// One look for events: `None` when nothing is pending (answered from memory when the
@@ -216,8 +227,8 @@ async fn poll_once(
 }
 
 /// A poll's answer when something was pending.
-#[derive(Serialize)]
-struct EventsView {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct EventsView {
     events: Vec<serde_json::Value>,
     next: Option<String>,
 }
@@ -243,7 +254,7 @@ fn empty() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body("{}")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Status {
     status: Option<String>,

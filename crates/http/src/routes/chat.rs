@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// An owned [`Viewer`], so it can cross into blocking tasks.
-struct Me {
+pub(crate) struct Me {
     id: UserId,
     support: bool,
 }
@@ -87,7 +87,7 @@ fn view_json(v: &ThreadView, now: Timestamp) -> Value {
     t
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OpenBody {
     agent_id: String,
@@ -127,7 +127,7 @@ pub(crate) async fn get(
     Ok(HttpResponse::Ok().json(view_json(&v, now)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PostBody {
     body: String,
@@ -161,16 +161,18 @@ pub(crate) async fn human(
     Ok(HttpResponse::Ok().json(thread_json(&t)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OfferBody {
     gig_id: String,
     tier: String,
     price: i64,
+    #[schema(value_type = String, format = DateTime)]
     deadline: Timestamp,
     scope: String,
     #[serde(default)]
     inputs: Value,
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<Timestamp>,
 }
 

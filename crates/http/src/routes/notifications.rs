@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A notice as the bell shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct NoticeView {
     id: String,
     kind: &'static str,
@@ -61,14 +61,14 @@ impl NoticeView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct NoticeList {
     notifications: Vec<NoticeView>,
     unread_count: i64,
     next_cursor: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     limit: Option<i64>,
@@ -133,7 +133,7 @@ pub(crate) async fn read_all(
 }
 
 /// Which kinds are emailed; essential ones always are.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PreferencesView {
     email: BTreeMap<&'static str, bool>,
     essential: Vec<&'static str>,
@@ -155,7 +155,7 @@ impl From<&EmailPreferences> for PreferencesView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PreferencesBody {
     email: BTreeMap<String, bool>,

@@ -141,7 +141,7 @@ pub(crate) async fn resume(
     set_paused(state, owner, id.into_inner(), false).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Approve {
     code: String,
@@ -194,8 +194,8 @@ pub(crate) async fn approve(
 }
 
 /// The approve answer: the Skill Setup inline (token, zip) and as a one-time link.
-#[derive(Serialize)]
-struct SkillSetup<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SkillSetup<'a> {
     agent_id: String,
     status: &'static str,
     bootstrap_token: String,
@@ -209,14 +209,14 @@ struct SkillSetup<'a> {
     install: String,
 }
 
-#[derive(Serialize)]
-struct BootstrapLink {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BootstrapLink {
     url: String,
     expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Serialize)]
-struct Bundle {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Bundle {
     filename: String,
     zip_base64: String,
 }

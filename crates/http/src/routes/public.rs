@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use heepr_store::browse::{BrowseQuery, BrowseSort};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     category: Option<String>,
@@ -70,8 +70,8 @@ pub(crate) async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -
     }))
 }
 
-#[derive(Serialize)]
-struct AgentPage {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct AgentPage {
     agents: Vec<PublicAgent>,
     next: Option<String>,
 }

@@ -15,7 +15,7 @@ use heepr_store::review::{Review, ReviewRecord};
 use serde::{Deserialize, Serialize};
 
 /// A review as anyone sees it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ReviewView<'a> {
     id: &'a str,
     order_id: &'a str,
@@ -49,7 +49,7 @@ fn render_review(r: &ReviewRecord) -> String {
     serde_json::to_string(&ReviewView::from(r)).unwrap_or_default()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReviewBody {
     stars: Option<i64>,
@@ -89,7 +89,7 @@ pub(crate) async fn review(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReplyBody {
     text: Option<String>,
@@ -123,7 +123,7 @@ pub(crate) async fn reply(
 }
 
 /// `limit` (1–100, default 20) and `cursor` of a paged public list.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     limit: Option<i64>,
@@ -139,8 +139,8 @@ pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     Ok(limit)
 }
 
-#[derive(Serialize)]
-struct ReviewPage<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ReviewPage<'a> {
     reviews: Vec<ReviewView<'a>>,
     next: Option<String>,
 }
@@ -161,7 +161,7 @@ pub(crate) async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BoardQuery {
     category: Option<String>,
@@ -169,8 +169,8 @@ pub(crate) struct BoardQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
-struct RankedAgent {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RankedAgent {
     rank: i64,
     /// The Bayesian score (see DECISIONS), in stars.
     score: f64,
@@ -178,8 +178,8 @@ struct RankedAgent {
     agent: PublicAgent,
 }
 
-#[derive(Serialize)]
-struct Leaderboard {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Leaderboard {
     agents: Vec<RankedAgent>,
     next: Option<String>,
 }

@@ -253,6 +253,23 @@ impl Plan {
 
     /// Applies every step on `c`, inside whatever transaction `c` is in (on PostgreSQL
     /// a plan [`Plan::in_server`] may run outside one: the single call is atomic).
+    /// Counts what a committed plan did: order transitions by the state reached, ledger
+    /// transfers and the points they moved by kind.
+    pub(crate) fn record_metrics(&self) {
+        for step in &self.steps {
+            match step {
+                Step::InsertOrder { row } | Step::UpdateOrder { row, .. } => {
+                    metrics::counter!("heepr_order_transitions_total", "to" => row.state.clone()).increment(1);
+                }
+                Step::Transfer(t) => {
+                    metrics::counter!("heepr_ledger_transfers_total", "kind" => t.kind).increment(1);
+                    metrics::counter!("heepr_ledger_points_total", "kind" => t.kind).increment(t.amount.unsigned_abs());
+                }
+                _ => {}
+            }
+        }
+    }
+
     pub(crate) fn apply(&self, c: &mut AnyConnection) -> Result<()> {
         if self.steps.is_empty() {
             return Ok(());

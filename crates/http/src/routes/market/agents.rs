@@ -16,12 +16,14 @@ use heepr_domain::market::RawRegistration;
 use heepr_store::market::agents::{MarketAgent, new_agent_id};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MarketRegister)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Register {
     name: Option<String>,
     description: Option<String>,
     capabilities: Option<Vec<String>>,
+    #[schema(value_type = Option<f64>)]
     price_per_task: Option<serde_json::Number>,
     endpoint_url: Option<String>,
     system_prompt: Option<String>,
@@ -29,8 +31,9 @@ pub(crate) struct Register {
     owner_email: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Registered {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketRegistered)]
+pub(crate) struct Registered {
     id: String,
     name: String,
     api_key: String,
@@ -45,8 +48,9 @@ struct Registered {
 
 /// A public profile (seed: id, name, capabilities, price_per_task, reputation_score,
 /// total_tasks).
-#[derive(Serialize)]
-pub(super) struct AgentView {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketAgentView)]
+pub(crate) struct AgentView {
     id: String,
     name: String,
     description: String,
@@ -75,8 +79,9 @@ impl From<&MarketAgent> for AgentView {
 }
 
 /// The caller's own profile: the public one plus what only it sees.
-#[derive(Serialize)]
-struct MeView {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketMeView)]
+pub(crate) struct MeView {
     #[serde(flatten)]
     public: AgentView,
     kind: &'static str,
@@ -157,7 +162,7 @@ pub(crate) async fn register(
     Ok(Success::new(view, Some(paid.balance)).respond(StatusCode::CREATED))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     capability: Option<String>,
@@ -210,8 +215,9 @@ pub(crate) async fn me(state: web::Data<AppState>, caller: Caller) -> Result<Htt
     Ok(Success::new(view, Some(balance)).respond(StatusCode::OK))
 }
 
-#[derive(Serialize)]
-struct Rotated {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketRotated)]
+pub(crate) struct Rotated {
     id: String,
     api_key: String,
 }
@@ -240,8 +246,9 @@ pub(crate) async fn rotate_key(state: web::Data<AppState>, caller: Caller) -> Re
     Ok(Success::new(view, Some(balance)).respond(StatusCode::OK))
 }
 
-#[derive(Serialize)]
-struct Wallet {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketWallet)]
+pub(crate) struct Wallet {
     agent_id: String,
     balance: i64,
 }

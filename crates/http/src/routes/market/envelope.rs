@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// A success: `{"success": true, "data": …, "balance": n, "next": …}` (`balance` when
 /// authenticated, `next` on lists).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Success<T> {
     success: bool,
     data: T,
@@ -49,8 +49,8 @@ impl<T: Serialize> Success<T> {
     }
 }
 
-#[derive(Serialize)]
-struct Failure<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Failure<'a> {
     success: bool,
     error: String,
     code: &'a str,

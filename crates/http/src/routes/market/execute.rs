@@ -30,38 +30,43 @@ pub struct LlmConfig {
     pub model: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MarketExecute)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Execute {
     agent_id: Option<String>,
     task_description: Option<String>,
+    #[schema(value_type = Option<f64>)]
     budget: Option<serde_json::Number>,
 }
 
 /// What the target's endpoint receives (SPEC §16).
-#[derive(Serialize)]
-struct CallBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketCallBody)]
+pub(crate) struct CallBody<'a> {
     task_id: &'a str,
     task_description: &'a str,
     budget: i64,
     from_agent_id: &'a str,
 }
 
-#[derive(Deserialize)]
-struct CallAnswer {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MarketCallAnswer)]
+pub(crate) struct CallAnswer {
     result: String,
 }
 
-#[derive(Serialize)]
-struct Executed {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketExecuted)]
+pub(crate) struct Executed {
     task_id: String,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     result: Option<String>,
 }
 
-#[derive(Serialize)]
-struct FailedAnswer {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct FailedAnswer {
     success: bool,
     error: String,
     code: &'static str,
@@ -215,30 +220,30 @@ async fn call_endpoint(client: &Outbound, url: &str, held: &Held, from: &AgentId
     }
 }
 
-#[derive(Serialize)]
-struct ChatRequest<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ChatRequest<'a> {
     model: &'a str,
     messages: [ChatMessage<'a>; 2],
 }
 
-#[derive(Serialize)]
-struct ChatMessage<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ChatMessage<'a> {
     role: &'a str,
     content: &'a str,
 }
 
-#[derive(Deserialize)]
-struct ChatResponse {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ChatResponse {
     choices: Vec<ChatChoice>,
 }
 
-#[derive(Deserialize)]
-struct ChatChoice {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ChatChoice {
     message: ChatContent,
 }
 
-#[derive(Deserialize)]
-struct ChatContent {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ChatContent {
     content: Option<String>,
 }
 

@@ -11,9 +11,11 @@ mod principal;
 mod tasks;
 mod webhook;
 
-pub(crate) use envelope::CompatError;
+pub(crate) use envelope::{CompatError, Failure};
 pub use execute::LlmConfig;
 
+use crate::openapi::op::op;
+use crate::openapi::table::Table;
 use actix_web::web;
 
 /// The board's settings.
@@ -67,38 +69,143 @@ impl MarketClients {
     }
 }
 
+/// Where the surface is mounted.
+pub(crate) const PREFIX: &str = "/compat/agentmarket/api";
+
 pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
-    cfg.service(
-        web::scope("/compat/agentmarket/api")
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(json_limit)
-                    .error_handler(envelope::json_error),
-            )
-            .app_data(web::QueryConfig::default().error_handler(envelope::query_error))
-            .route("/agents/register", web::post().to(agents::register))
-            .route("/agents", web::get().to(agents::list))
-            .route("/agents/me", web::get().to(agents::me))
-            .route("/agents/me/webhook", web::get().to(webhook::get))
-            .route("/agents/me/webhook", web::put().to(webhook::put))
-            .route("/agents/me/webhook/deliveries", web::get().to(webhook::deliveries))
-            .route(
-                "/agents/me/webhook/deliveries/{id}/retry",
-                web::post().to(webhook::retry),
-            )
-            .route("/agents/me/key/rotate", web::post().to(agents::rotate_key))
-            .route("/agents/{id}", web::get().to(agents::get))
-            .route("/tasks", web::post().to(tasks::post))
-            .route("/tasks", web::get().to(tasks::list))
-            .route("/tasks/{id}", web::get().to(tasks::get))
-            .route("/tasks/{id}/accept", web::post().to(tasks::accept))
-            .route("/tasks/{id}/complete", web::post().to(tasks::complete))
-            .route("/tasks/{id}/cancel", web::post().to(tasks::cancel))
-            .route("/wallet", web::get().to(agents::wallet))
-            .route("/execute", web::post().to(execute::execute))
-            .default_service(web::to(|| async {
-                Err::<actix_web::HttpResponse, _>(CompatError(crate::error::ApiError::NotFound))
-            })),
+    let scope = web::scope(PREFIX)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(json_limit)
+                .error_handler(envelope::json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(envelope::query_error));
+    let mut t = Table::scoped(PREFIX, scope);
+    table(&mut t);
+    if let Some(scope) = t.into_scope() {
+        cfg.service(scope.default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(CompatError(crate::error::ApiError::NotFound))
+        })));
+    }
+}
+
+/// The board's routes.
+pub(crate) fn table(t: &mut Table<'_>) {
+    use crate::openapi::op::Auth::{MarketKey as Key, MarketKeyOptional as MaybeKey, Public};
+    t.post(
+        "/agents/register",
+        agents::register,
+        op("agentmarket", "Register an agent (returns its API key once)", Public)
+            .body::<agents::Register>()
+            .compat::<agents::Registered>(201, false, "the agent and its key")
+            .errors(&[409, 429]),
+    )
+    .get(
+        "/agents",
+        agents::list,
+        op("agentmarket", "Browse agents", MaybeKey)
+            .query::<agents::ListQuery>()
+            .compat::<agents::AgentView>(200, true, "a page of agents"),
+    )
+    .get(
+        "/agents/me",
+        agents::me,
+        op("agentmarket", "The calling agent", Key).compat::<agents::MeView>(
+            200,
+            false,
+            "the agent, with its private settings",
+        ),
+    )
+    .get(
+        "/agents/me/webhook",
+        webhook::get,
+        op("agentmarket", "The webhook", Key).compat::<webhook::WebhookView>(200, false, "the webhook"),
+    )
+    .put(
+        "/agents/me/webhook",
+        webhook::put,
+        op("agentmarket", "Set or clear the webhook", Key)
+            .body::<webhook::SetWebhook>()
+            .compat::<webhook::WebhookView>(200, false, "the webhook (secret shown once)"),
+    )
+    .get(
+        "/agents/me/webhook/deliveries",
+        webhook::deliveries,
+        op("agentmarket", "The webhook's delivery log", Key)
+            .query::<webhook::DeliveriesQuery>()
+            .compat::<webhook::DeliveryView>(200, true, "a page of deliveries"),
+    )
+    .post(
+        "/agents/me/webhook/deliveries/{id}/retry",
+        webhook::retry,
+        op("agentmarket", "Retry a failed delivery", Key)
+            .compat::<webhook::DeliveryView>(200, false, "the delivery")
+            .errors(&[409]),
+    )
+    .post(
+        "/agents/me/key/rotate",
+        agents::rotate_key,
+        op("agentmarket", "Rotate the API key", Key).compat::<agents::Rotated>(200, false, "the new key"),
+    )
+    .get(
+        "/agents/{id}",
+        agents::get,
+        op("agentmarket", "An agent", MaybeKey).compat::<agents::AgentView>(200, false, "the agent"),
+    )
+    .post(
+        "/tasks",
+        tasks::post,
+        op("agentmarket", "Post a task (escrows its budget)", Key)
+            .body::<tasks::Post>()
+            .compat::<tasks::TaskView>(201, false, "the task")
+            .errors(&[402, 409]),
+    )
+    .get(
+        "/tasks",
+        tasks::list,
+        op("agentmarket", "Browse tasks", MaybeKey)
+            .query::<tasks::ListQuery>()
+            .compat::<tasks::TaskView>(200, true, "a page of tasks"),
+    )
+    .get(
+        "/tasks/{id}",
+        tasks::get,
+        op("agentmarket", "A task", MaybeKey).compat::<tasks::TaskView>(200, false, "the task"),
+    )
+    .post(
+        "/tasks/{id}/accept",
+        tasks::accept,
+        op("agentmarket", "Accept a task", Key)
+            .compat::<tasks::TaskView>(200, false, "the task")
+            .errors(&[409]),
+    )
+    .post(
+        "/tasks/{id}/complete",
+        tasks::complete,
+        op("agentmarket", "Complete a task (releases its budget)", Key)
+            .body::<tasks::Complete>()
+            .compat::<tasks::TaskView>(200, false, "the task")
+            .errors(&[409]),
+    )
+    .post(
+        "/tasks/{id}/cancel",
+        tasks::cancel,
+        op("agentmarket", "Cancel an open task (refunds it)", Key)
+            .compat::<tasks::TaskView>(200, false, "the task")
+            .errors(&[409]),
+    )
+    .get(
+        "/wallet",
+        agents::wallet,
+        op("agentmarket", "The calling agent's credits", Key).compat::<agents::Wallet>(200, false, "the balance"),
+    )
+    .post(
+        "/execute",
+        execute::execute,
+        op("agentmarket", "Pay an agent and run it now", Key)
+            .body::<execute::Execute>()
+            .compat::<execute::Executed>(200, false, "the result")
+            .errors(&[402, 409, 502]),
     );
 }
 

@@ -19,8 +19,9 @@ fn time(t: Timestamp) -> String {
 }
 
 /// A task as the board shows it. `result` only to its poster and its worker.
-#[derive(Serialize)]
-pub(super) struct TaskView {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketTaskView)]
+pub(crate) struct TaskView {
     id: String,
     title: String,
     description: String,
@@ -70,11 +71,13 @@ fn render(p: &Paid<Task>) -> String {
     .render()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MarketPost)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Post {
     title: Option<String>,
     description: Option<String>,
+    #[schema(value_type = Option<f64>)]
     budget: Option<serde_json::Number>,
     #[serde(default)]
     required_capabilities: Vec<String>,
@@ -111,7 +114,7 @@ pub(crate) async fn post(
     .await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     status: Option<String>,
@@ -206,7 +209,8 @@ pub(crate) async fn accept(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MarketComplete)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Complete {
     result: Option<String>,

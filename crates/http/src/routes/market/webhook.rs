@@ -36,8 +36,9 @@ pub(super) fn new_webhook_secret(state: &AppState, agent: &AgentId) -> Result<(S
     Ok((s.plaintext, sealed))
 }
 
-#[derive(Serialize)]
-struct WebhookView {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketWebhookView)]
+pub(crate) struct WebhookView {
     webhook_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_secret: Option<String>,
@@ -66,7 +67,8 @@ pub(crate) async fn get(state: web::Data<AppState>, caller: Caller) -> Result<Ht
     Ok(Success::new(view, Some(balance)).respond(StatusCode::OK))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = MarketSetWebhook)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetWebhook {
     webhook_url: Option<String>,
@@ -106,7 +108,7 @@ pub(crate) async fn put(
     Ok(Success::new(view, Some(balance)).respond(StatusCode::OK))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeliveriesQuery {
     limit: Option<u64>,
@@ -114,8 +116,9 @@ pub(crate) struct DeliveriesQuery {
 }
 
 /// One delivery in the caller's log (its URL masked like the webhook's).
-#[derive(Serialize)]
-struct DeliveryView {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MarketDeliveryView)]
+pub(crate) struct DeliveryView {
     id: String,
     event: String,
     task_id: String,

@@ -26,7 +26,7 @@ pub(crate) async fn list(
     read::page(state, Viewer::Admin, q).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Resolve {
     refund: i64,
@@ -81,6 +81,7 @@ async fn respond(
     reason: Option<MultiLine>,
 ) -> Result<HttpResponse, ApiError> {
     let oid = order_id(id)?;
+    metrics::counter!("heepr_order_commands_total", "command" => cmd.name()).increment(1);
     let fingerprint = format!("{cmd:?}\n{reason:?}");
     idempotency::once(
         req,

@@ -18,6 +18,16 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// A delivery as JSON.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeliverBody {
+    text: Option<String>,
+    #[serde(default)]
+    urls: Vec<String>,
+    note: Option<String>,
+}
+
 /// `POST /api/orders/{id}/deliver`: JSON `{text?, urls?, note?}` or multipart with
 /// `files` parts and optional `text`/`note`/`urls` fields.
 pub(crate) async fn deliver(
@@ -39,17 +49,9 @@ pub(crate) async fn deliver(
             up,
         )
     } else {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Body {
-            text: Option<String>,
-            #[serde(default)]
-            urls: Vec<String>,
-            note: Option<String>,
-        }
         require_json(&req)?;
         let bytes = read_json_body(payload, state.config.json_limit).await?;
-        let b: Body = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))?;
+        let b: DeliverBody = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))?;
         (b.text, b.urls, b.note, Upload::default())
     };
     let checked = DeliveryContent::new(text_v.as_deref(), urls, note.as_deref(), up.files.len());
@@ -60,6 +62,7 @@ pub(crate) async fn deliver(
             return Err(e.into());
         }
     };
+    metrics::counter!("heepr_order_commands_total", "command" => "deliver").increment(1);
     let fingerprint = format!(
         "{}\n{:?}\n{:?}\n{}",
         id,
@@ -103,9 +106,10 @@ pub(crate) trait AgentCommand: DeserializeOwned {
 }
 
 /// `{"reason": out_of_scope|capacity|…, "note"?}`
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeclineBody {
+    #[schema(value_type = String)]
     reason: DeclineReason,
     note: Option<String>,
 }
@@ -120,9 +124,10 @@ impl AgentCommand for DeclineBody {
 }
 
 /// `{"reason": illegal|policy_violation|other, "note"?}`: asks the owner to decide.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FlagBody {
+    #[schema(value_type = String)]
     reason: FlagReason,
     note: Option<String>,
 }

@@ -15,9 +15,9 @@ use heepr_store::placement::NewOrder;
 use serde::Deserialize;
 use serde_json::Value;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PlaceBody {
+pub(crate) struct PlaceBody {
     agent_id: String,
     gig_id: String,
     tier: String,
@@ -60,6 +60,7 @@ pub(crate) async fn place(
             .collect::<Vec<_>>()
             .join(",")
     );
+    metrics::counter!("heepr_order_commands_total", "command" => "place").increment(1);
     let principal = Viewer::Customer(user.id.clone()).key();
     let blobs = state.blobs.clone();
     let result = idempotency::once(
@@ -106,7 +107,8 @@ pub(crate) async fn accept(
     respond(&req, &state, Viewer::Customer(u.id), &id, Command::Accept).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RevisionBody)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Message {
     message: Option<String>,
@@ -131,7 +133,8 @@ pub(crate) async fn revision(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = DisputeBody)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Reason {
     reason: Option<String>,

@@ -13,7 +13,7 @@ pub(crate) mod customer;
 pub(crate) mod download;
 pub(crate) mod owner;
 pub(crate) mod read;
-mod view;
+pub(crate) mod view;
 
 pub(crate) use view::{OrderView, render_order};
 
@@ -58,6 +58,7 @@ async fn respond(
     cmd: Command,
 ) -> Result<HttpResponse, ApiError> {
     let oid = order_id(id)?;
+    metrics::counter!("heepr_order_commands_total", "command" => cmd.name()).increment(1);
     let fingerprint = format!("{cmd:?}");
     let principal = who.key();
     idempotency::once(

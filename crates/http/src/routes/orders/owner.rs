@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::{Command, Viewer, limits};
 use serde::Deserialize;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OwnerBody {
     reason: Option<String>,

@@ -11,7 +11,7 @@ use heepr_domain::{OrderState, Viewer};
 use serde::Deserialize;
 
 /// `?state=&limit=&cursor=` of the order lists.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     pub(super) state: Option<String>,

@@ -14,7 +14,7 @@ use heepr_store::files::FileRecord;
 use serde::Serialize;
 
 /// An order as its parties see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct OrderView {
     pub agent_id: String,
     pub attachments: Vec<AttachmentView>,
@@ -84,7 +84,7 @@ impl From<&Order> for OrderView {
 }
 
 /// One of the brief's attachments.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AttachmentView {
     pub bytes: u64,
     pub content_type: String,
@@ -108,7 +108,7 @@ impl From<&Attachment> for AttachmentView {
 }
 
 /// One revision round (with the compact keys it always had here).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RevisionView {
     /// `customer` or `owner`.
     pub by: &'static str,
@@ -135,7 +135,7 @@ impl From<&RevisionEntry> for RevisionView {
 }
 
 /// A delivered file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct FileView {
     pub bytes: i64,
     pub content_type: String,
@@ -158,7 +158,7 @@ impl From<&FileRecord> for FileView {
 }
 
 /// One delivery with its files.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeliveryView {
     pub created_at: DateTime<Utc>,
     pub files: Vec<FileView>,
@@ -185,14 +185,14 @@ impl From<&DeliveryRecord> for DeliveryView {
 }
 
 /// A page of orders; `next` is the cursor of the following page, `null` on the last.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct OrderList {
     pub next: Option<String>,
     pub orders: Vec<OrderView>,
 }
 
 /// An order's deliveries, as the asker may see them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
 }
@@ -206,7 +206,7 @@ impl DeliveryList {
 }
 
 /// The answer to a delivery: the order after it, and the delivery.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Delivered {
     pub delivery: DeliveryView,
     pub order: OrderView,

@@ -10,7 +10,7 @@ use heepr_domain::support::TargetKind;
 use heepr_store::support::AuditFilter;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QueueQuery {
     limit: Option<i64>,
@@ -32,7 +32,7 @@ pub(crate) async fn queue(
     Ok(HttpResponse::Ok().json(QueueView::from(&page)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     target: Option<String>,

@@ -12,7 +12,7 @@ pub(crate) mod agents;
 pub(crate) mod desk;
 pub(crate) mod outbox;
 pub(crate) mod reports;
-mod view;
+pub(crate) mod view;
 
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// The optional body of an admin action: `{"reason"?}`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Reason {
     pub(crate) reason: Option<String>,

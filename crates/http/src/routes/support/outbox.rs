@@ -13,7 +13,7 @@ use heepr_store::mail::{OutboxEntry, OutboxFilter};
 use serde::{Deserialize, Serialize};
 
 /// An outbox row.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct OutboxView {
     id: String,
     status: &'static str,
@@ -51,13 +51,13 @@ impl From<OutboxEntry> for OutboxView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct OutboxPage {
     emails: Vec<OutboxView>,
     next_cursor: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OutboxQuery {
     status: Option<String>,

@@ -17,7 +17,7 @@ use heepr_store::Store;
 use heepr_store::idempotency::Once;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewReport {
     target: Option<String>,

@@ -15,7 +15,7 @@ fn to_json(body: &impl Serialize) -> String {
 }
 
 /// A suspension or reinstatement as applied.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct StandingView {
     pub agent_id: String,
     pub suspended: bool,
@@ -45,7 +45,7 @@ pub(crate) fn render_standing(c: &StandingChange) -> String {
 }
 
 /// A reinstatement request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RequestView {
     pub id: String,
     pub agent_id: String,
@@ -73,7 +73,7 @@ pub(crate) fn render_request(r: &RequestRecord) -> String {
 }
 
 /// A report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReportView {
     pub id: String,
     pub reporter_id: String,
@@ -108,7 +108,7 @@ pub(crate) fn render_report(r: &ReportRecord) -> String {
 
 /// One piece of work in the queue: its kind, when it entered the queue, and the order,
 /// report or request itself (exactly one of the three is set).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct QueueItemView {
     pub kind: &'static str,
     pub id: String,
@@ -142,7 +142,7 @@ impl From<&QueueItem> for QueueItemView {
 }
 
 /// How much of each kind waits.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CountsView {
     pub dispute: i64,
     pub flagged: i64,
@@ -164,7 +164,7 @@ impl From<&QueueCounts> for CountsView {
 }
 
 /// A page of the queue, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct QueueView {
     pub counts: CountsView,
     pub items: Vec<QueueItemView>,
@@ -182,7 +182,7 @@ impl From<&QueuePage> for QueueView {
 }
 
 /// An agent's counters.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CountersView {
     pub completed: i64,
     pub on_time: i64,
@@ -211,7 +211,7 @@ impl From<&AgentCounters> for CountersView {
 }
 
 /// One past or current suspension.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SuspensionView {
     pub id: String,
     pub reason: String,
@@ -237,7 +237,7 @@ impl From<&SuspensionRecord> for SuspensionView {
 }
 
 /// An agent as support sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DossierView {
     pub id: String,
     pub name: String,
@@ -277,7 +277,7 @@ impl From<&AgentDossier> for DossierView {
 }
 
 /// One audit entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditView {
     pub id: String,
     pub actor_id: String,
@@ -303,14 +303,14 @@ impl From<&AuditRecord> for AuditView {
 }
 
 /// A page of the audit log, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditPage {
     pub entries: Vec<AuditView>,
     pub next: Option<String>,
 }
 
 /// One broken ledger invariant.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ViolationView {
     /// 1–4, as numbered in SPEC §10.
     pub invariant: u8,
@@ -318,7 +318,7 @@ pub(crate) struct ViolationView {
 }
 
 /// The ledger invariant check's report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct LedgerView {
     pub ok: bool,
     pub checked_at: DateTime<Utc>,
