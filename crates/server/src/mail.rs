@@ -256,44 +256,62 @@ fn notice_email(n: &NoticeToMail, base_url: &str) -> Result<Option<NewEmail>, he
     }))
 }
 
-/// Queues the emails of notices not handled yet; each notice is handled once, whichever
-/// instance gets to it.
-fn queue_notices(store: &Store, base_url: &str) -> Result<usize, heepr_store::StoreError> {
-    let mut queued = 0;
-    for n in store.notices_to_mail(50)? {
-        let email = match notice_email(&n, base_url) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(notice = %n.notice.id, error = %e, "rendering a notice failed");
-                continue;
+/// Emails claimed per pass.
+const EMAIL_BATCH: i64 = 50;
+
+/// Notices handled per transaction.
+const NOTICE_BATCH: i64 = 200;
+
+/// Queues the emails of the notices not handled yet, a batch per transaction, until
+/// none is left; each notice is handled once, whichever instance gets to it.
+fn queue_notices(store: &Store, base_url: &str) -> Result<(), heepr_store::StoreError> {
+    loop {
+        let todo = store.notices_to_mail(NOTICE_BATCH)?;
+        let mut batch = Vec::with_capacity(todo.len());
+        for n in &todo {
+            match notice_email(n, base_url) {
+                Ok(e) => batch.push((n.notice.id.as_str(), e)),
+                Err(e) => tracing::error!(notice = %n.notice.id, error = %e, "rendering a notice failed"),
             }
-        };
-        if store.queue_notice_email(&n.notice.id, email.as_ref(), chrono::Utc::now())? && email.is_some() {
-            queued += 1;
+        }
+        let refs: Vec<(&str, Option<&NewEmail>)> = batch.iter().map(|(id, e)| (*id, e.as_ref())).collect();
+        store.queue_notice_emails(&refs, chrono::Utc::now())?;
+        if (todo.len() as i64) < NOTICE_BATCH || refs.is_empty() {
+            return Ok(());
         }
     }
-    Ok(queued)
 }
 
 pub async fn run(store: Store, mailer: Mailer, key: Arc<ServerKey>, base_url: String) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut full = false;
     loop {
-        tick.tick().await;
+        // A full batch means more may wait: go on at once instead of at the next tick.
+        if !full {
+            tick.tick().await;
+        }
         let s = store.clone();
         let base = base_url.clone();
         let batch = tokio::task::spawn_blocking(move || {
             queue_notices(&s, &base)?;
-            s.claim_unsent_emails(50, chrono::Utc::now(), chrono::Duration::minutes(5))
+            s.claim_unsent_emails(EMAIL_BATCH, chrono::Utc::now(), chrono::Duration::minutes(5))
         })
         .instrument(tracing::debug_span!("outbox"))
         .await;
         let batch = match batch {
-            Ok(Ok(b)) => b,
+            Ok(Ok(b)) => {
+                full = b.len() == EMAIL_BATCH as usize;
+                b
+            }
             Ok(Err(e)) => {
+                full = false;
                 tracing::warn!(error = %e, "reading the outbox failed");
                 continue;
             }
-            Err(_) => continue,
+            Err(_) => {
+                full = false;
+                continue;
+            }
         };
         for email in batch {
             let span = tracing::info_span!("email", id = %email.id);

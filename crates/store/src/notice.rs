@@ -222,6 +222,21 @@ fn record(r: NoticeCols) -> Result<NoticeRecord> {
     })
 }
 
+/// Each notice marked handled (conditionally) and its email queued.
+fn mailed_plan(batch: &[(&str, Option<&NewEmail>)], now: DateTime<Utc>) -> Plan {
+    let mut plan = Plan::new();
+    for (id, email) in batch {
+        plan.change(Change::Notice(NoticeChange::Mailed {
+            id: (*id).to_owned(),
+            at: naive(now),
+        }));
+        if let Some(e) = email {
+            plan.insert(mail::row(e, now));
+        }
+    }
+    plan
+}
+
 macro_rules! notice_select {
     () => {
         notifications::table
@@ -361,17 +376,30 @@ impl Store {
     /// Marks a notice handled, queueing `email` (if any) in the same transaction.
     /// `Ok(false)` when another instance handled it first (nothing written).
     pub fn queue_notice_email(&self, notice_id: &str, email: Option<&NewEmail>, now: DateTime<Utc>) -> Result<bool> {
-        let mut plan = Plan::new();
-        plan.change(Change::Notice(NoticeChange::Mailed {
-            id: notice_id.to_owned(),
-            at: naive(now),
-        }));
-        if let Some(e) = email {
-            plan.insert(mail::row(e, now));
-        }
-        match self.apply(&plan) {
+        match self.apply(&mailed_plan(&[(notice_id, email)], now)) {
             Ok(()) => Ok(true),
             Err(StoreError::Contention) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Store::queue_notice_email`] for a batch, in one transaction (a busy marketplace
+    /// makes notices faster than one transaction each would drain them). If another
+    /// instance handled one of them first, the batch is retried one notice at a time.
+    /// Answers how many notices this call handled.
+    pub fn queue_notice_emails(&self, batch: &[(&str, Option<&NewEmail>)], now: DateTime<Utc>) -> Result<usize> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match self.apply(&mailed_plan(batch, now)) {
+            Ok(()) => Ok(batch.len()),
+            Err(StoreError::Contention) => {
+                let mut n = 0;
+                for (id, email) in batch {
+                    n += usize::from(self.queue_notice_email(id, *email, now)?);
+                }
+                Ok(n)
+            }
             Err(e) => Err(e),
         }
     }
