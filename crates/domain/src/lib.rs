@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod account;
 pub mod agent;
 pub mod chat;
 pub mod error;

@@ -53,6 +53,8 @@ pub struct HttpConfig {
     /// Enables `/api/test/*` (moving the clock, running timers) for end-to-end tests.
     /// Never set in production.
     pub test_clock: bool,
+    /// Signup must carry `accept_terms` and `age_confirmed` (`HEEPR_REQUIRE_CONSENT`).
+    pub require_consent: bool,
 }
 
 impl HttpConfig {
@@ -78,6 +80,7 @@ impl HttpConfig {
             clients: crate::slow::ClientTimeouts::default(),
             market: crate::routes::market::MarketConfig::default(),
             test_clock: false,
+            require_consent: false,
         }
     }
 }

@@ -64,6 +64,7 @@ pub fn cli_main() -> ExitCode {
 
 fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let store = cfg.open_store()?;
+    admin::ensure_first_admin(&cfg, &store)?;
     let mut http = cfg.http()?;
     limits::fit_open_files(&mut http, cfg.db_pool);
     let policy = heepr_domain::Policy::default();

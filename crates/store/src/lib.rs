@@ -4,6 +4,7 @@
 //! and every effect in **one** transaction with an optimistic `version` check. No
 //! business rule lives here: the store only knows how to persist what was decided.
 
+pub mod account;
 pub mod agent;
 pub mod browse;
 mod cache;

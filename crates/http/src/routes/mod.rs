@@ -7,6 +7,7 @@ pub mod market;
 mod notifications;
 mod orders;
 mod owner;
+mod profile;
 mod public;
 mod reviews;
 pub(crate) mod support;
@@ -24,6 +25,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/auth/login", web::post().to(account::login))
             .route("/auth/logout", web::post().to(account::logout))
             .route("/me", web::get().to(account::me))
+            .route("/me", web::patch().to(profile::update))
+            .route("/me/email/confirm", web::post().to(profile::confirm_email))
+            .route("/me/password", web::post().to(profile::change_password))
+            .route("/auth/password-reset", web::post().to(profile::request_reset))
+            .route("/auth/password-reset/confirm", web::post().to(profile::confirm_reset))
             .route("/me/owner", web::post().to(account::become_owner))
             .route("/wallet", web::get().to(account::wallet))
             // notices
