@@ -3,7 +3,8 @@
 //! [`decide_link`] whether it may still be used; using it is a conditional step, so of
 //! two concurrent confirmations exactly one wins.
 
-use crate::{Invalid, Timestamp};
+use crate::ledger::{AccountRef, Transfer, TransferKind};
+use crate::{Invalid, Points, Timestamp, UserId};
 
 /// A password-reset link works this long (issue 16: one hour).
 pub const RESET_TTL_HOURS: i64 = 1;
@@ -62,6 +63,9 @@ pub enum AccountError {
     /// The current password given does not match.
     #[error("the current password is wrong")]
     WrongPassword,
+    /// The account still has open orders, as customer or on its agents.
+    #[error("the account has open orders (as customer or on its agents); finish or cancel them first")]
+    OpenOrdersExist,
 }
 
 impl AccountError {
@@ -72,6 +76,7 @@ impl AccountError {
             Self::TokenUsed => "token_used",
             Self::TokenExpired => "token_expired",
             Self::WrongPassword => "wrong_password",
+            Self::OpenOrdersExist => "open_orders_exist",
         }
     }
 }
@@ -135,6 +140,40 @@ pub fn decide_consent(
     })
 }
 
+/// The name a deleted user is shown under wherever their name appeared (orders,
+/// reviews, threads): `deleted-user-` and the last 8 characters of their id, so two
+/// deleted users stay apart and nothing of the person remains.
+pub fn pseudonym(user: &UserId) -> String {
+    let id = user.as_str();
+    let tail = &id[id.len().saturating_sub(8)..];
+    format!("deleted-user-{}", tail.to_lowercase())
+}
+
+/// What deleting an account does to the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// The wallet's remaining points returned to the mint (`None`: the wallet is empty).
+    pub sweep: Option<Transfer>,
+}
+
+/// Whether `user` may delete their account: not while any order is open as customer or
+/// on their agents (SPEC §15). Their remaining points go back to the mint, so the
+/// ledger still balances and no other account gains from a deletion.
+pub fn decide_deletion(user: &UserId, open_orders: i64, balance: Points) -> Result<Deletion, AccountError> {
+    if open_orders > 0 {
+        return Err(AccountError::OpenOrdersExist);
+    }
+    let sweep = (balance.get() > 0).then(|| Transfer {
+        debit: AccountRef::Wallet(user.clone()),
+        credit: AccountRef::Mint,
+        amount: balance,
+        kind: TransferKind::AccountClosed,
+        order: None,
+        task: None,
+    });
+    Ok(Deletion { sweep })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +204,20 @@ mod tests {
         );
         let used = LinkRecord { used: true, ..link };
         assert_eq!(decide_link(Some(&used), reset, now()), Err(AccountError::TokenUsed));
+    }
+
+    #[test]
+    fn deletion_waits_for_open_orders_and_returns_the_points_to_the_mint() {
+        let u = UserId::from_unique("01JABCDEFGHJKMNPQRSTVWXYZ0");
+        assert_eq!(decide_deletion(&u, 1, Points(5)), Err(AccountError::OpenOrdersExist));
+        let d = decide_deletion(&u, 0, Points(70)).unwrap();
+        let t = d.sweep.unwrap();
+        assert_eq!(
+            (t.debit, t.credit, t.amount),
+            (AccountRef::Wallet(u.clone()), AccountRef::Mint, Points(70))
+        );
+        assert_eq!(decide_deletion(&u, 0, Points(0)).unwrap().sweep, None);
+        assert!(pseudonym(&u).starts_with("deleted-user-") && pseudonym(&u).len() == 21);
     }
 
     #[test]

@@ -214,6 +214,7 @@ impl ApiError {
                     AccountError::TokenUnknown => S::NOT_FOUND,
                     AccountError::TokenUsed | AccountError::TokenExpired => S::GONE,
                     AccountError::WrongPassword => S::FORBIDDEN,
+                    AccountError::OpenOrdersExist => S::CONFLICT,
                 };
                 (status, e.code(), None)
             }

@@ -12,12 +12,12 @@ use crate::plan::Plan;
 use crate::plan::record::{Change, NewRow};
 use crate::prepared::KeepPrepared;
 use crate::rows::naive;
-use crate::schema::{account_links, sessions, users};
+use crate::schema::{account_links, emails, notification_email_off, notifications, orders, sessions, users};
 use crate::user::{NewUser, Role, UserRecord};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::account::{AccountError, LinkPurpose, LinkRecord, decide_link};
-use heepr_domain::{Points, UserId};
+use heepr_domain::{OrderState, Points, UserId};
 
 /// A one-time account link's row: the hash of its secret, never the secret.
 #[derive(Debug, Insertable)]
@@ -50,6 +50,19 @@ pub(crate) enum AccountChange {
     Email { user_id: String, email: String },
     /// Every session of the user ended, but `except` (the one that asked), if any.
     EndSessions { user_id: String, except: Option<String> },
+    /// Refuses (`open_orders_exist`) if the user has an open order as customer or on
+    /// their agents, checked inside the deleting transaction.
+    NoOpenOrders { user_id: String },
+    /// The person removed from the row: email, name and password replaced, deleted_at set.
+    Erase {
+        user_id: String,
+        placeholder_email: String,
+        pseudonym: String,
+        at: NaiveDateTime,
+    },
+    /// What only concerned the person goes: notices, email preferences, unsent emails to
+    /// `email`, account links.
+    Forget { user_id: String, email: String },
 }
 
 pub(crate) fn insert_link(c: &mut AnyConnection, row: &LinkRow) -> Result<()> {
@@ -97,6 +110,44 @@ pub(crate) fn change(c: &mut AnyConnection, ch: &AccountChange) -> Result<()> {
             diesel::update(users::table.find(user_id))
                 .set(users::email.eq(email))
                 .execute_prepared(c)?;
+        }
+        AccountChange::NoOpenOrders { user_id } => {
+            let terminal = [OrderState::Completed.as_str(), OrderState::Refunded.as_str()];
+            let open: i64 = orders::table
+                .filter(orders::customer_id.eq(user_id).or(orders::owner_id.eq(user_id)))
+                .filter(orders::state.ne_all(terminal))
+                .count()
+                .get_result(c)?;
+            if open > 0 {
+                return Err(AccountError::OpenOrdersExist.into());
+            }
+        }
+        AccountChange::Erase {
+            user_id,
+            placeholder_email,
+            pseudonym,
+            at,
+        } => {
+            diesel::update(users::table.find(user_id))
+                .set((
+                    users::email.eq(placeholder_email),
+                    users::display_name.eq(pseudonym),
+                    users::password_hash.eq(""),
+                    users::deleted_at.eq(at),
+                ))
+                .execute(c)?;
+        }
+        AccountChange::Forget { user_id, email } => {
+            diesel::delete(notifications::table.filter(notifications::user_id.eq(user_id))).execute(c)?;
+            diesel::delete(notification_email_off::table.filter(notification_email_off::user_id.eq(user_id)))
+                .execute(c)?;
+            diesel::delete(
+                emails::table
+                    .filter(emails::to_email.eq(email))
+                    .filter(emails::sent_at.is_null()),
+            )
+            .execute(c)?;
+            diesel::delete(account_links::table.filter(account_links::user_id.eq(user_id))).execute(c)?;
         }
         AccountChange::EndSessions { user_id, except } => {
             let mine = sessions::table.filter(sessions::user_id.eq(user_id));

@@ -11,6 +11,7 @@ mod cache;
 pub mod chat;
 pub mod connection;
 pub mod credentials;
+pub mod deletion;
 pub mod delivery;
 pub mod dialect;
 mod error;

@@ -11,6 +11,7 @@ diesel::table! {
         created_at -> Timestamp,
         terms_accepted_at -> Nullable<Timestamp>,
         age_confirmed_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -2,6 +2,8 @@
 -- Consent given at signup, with its time (seed 003): NULL when the client sent none.
 ALTER TABLE users ADD COLUMN terms_accepted_at TIMESTAMP;
 ALTER TABLE users ADD COLUMN age_confirmed_at TIMESTAMP;
+-- A deleted account keeps its row (orders and reviews point at it) under a pseudonym.
+ALTER TABLE users ADD COLUMN deleted_at TIMESTAMP;
 -- One-time account links (a password reset, an email change), stored only as the
 -- SHA-256 of their secret. used_at is set once, conditionally: a second use fails.
 CREATE TABLE account_links (

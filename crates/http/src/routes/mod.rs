@@ -7,6 +7,7 @@ pub mod market;
 mod notifications;
 mod orders;
 mod owner;
+mod privacy;
 mod profile;
 mod public;
 mod reviews;
@@ -28,6 +29,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/me", web::patch().to(profile::update))
             .route("/me/email/confirm", web::post().to(profile::confirm_email))
             .route("/me/password", web::post().to(profile::change_password))
+            .route("/account", web::delete().to(privacy::delete))
             .route("/auth/password-reset", web::post().to(profile::request_reset))
             .route("/auth/password-reset/confirm", web::post().to(profile::confirm_reset))
             .route("/me/owner", web::post().to(account::become_owner))
