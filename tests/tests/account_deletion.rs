@@ -55,7 +55,12 @@ async fn deletion_waits_for_open_orders_then_keeps_the_history_under_a_pseudonym
         )
         .await;
         let (st, body) = delete(&bare, &server, json!({"password": PASSWORD})).await;
-        assert_eq!(st, 403, "{}: no X-Heepr-Client {body}", db.label);
+        assert_eq!(
+            (st, code(&body)),
+            (403, "client_header_required"),
+            "{}: no X-Heepr-Client",
+            db.label
+        );
         let (st, body) = delete(&customer, &server, json!({"password": "not my password"})).await;
         assert_eq!((st, code(&body)), (403, "wrong_password"), "{}", db.label);
         let (st, body) = delete(&customer, &server, json!({"password": PASSWORD})).await;
@@ -155,6 +160,42 @@ async fn deletion_waits_for_open_orders_then_keeps_the_history_under_a_pseudonym
         )
         .await;
         assert!(st >= 400, "{}: no orders for a retired agent ({st} {body})", db.label);
+        assert_ledger_ok(&db);
+    }
+}
+
+#[tokio::test]
+async fn support_deletes_an_account_on_its_emailed_request_audited() {
+    for db in TestDb::all() {
+        let server = Server::start(&db, &[]);
+        let (desk, _) = support::flow::support_user(&server, &db).await;
+        let ann = signup(&server, "ann@example.com", false).await;
+        let path = "/api/admin/accounts/delete";
+        let (st, _) = post(&ann, &server, path, json!({"email": "ann@example.com"})).await;
+        assert_eq!(st, 403, "{}: not support", db.label);
+        let (st, body) = post(&desk, &server, path, json!({"email": "nobody@example.com"})).await;
+        assert_eq!((st, code(&body)), (404, "not_found"), "{}", db.label);
+        let (st, body) = post(
+            &desk,
+            &server,
+            path,
+            json!({"email": "Ann@example.com", "reason": "emailed privacy@ from the account's address"}),
+        )
+        .await;
+        assert_eq!(st, 204, "{}: {body}", db.label);
+        assert_eq!(get(&ann, &server, "/api/me").await.0, 401);
+        assert_eq!(login_status(&server, "ann@example.com").await, 401);
+        let (_, audit) = get(&desk, &server, "/api/admin/audit").await;
+        let text = audit.to_string();
+        assert!(
+            text.contains("delete_account") && text.contains("emailed privacy@"),
+            "{audit}"
+        );
+        assert!(
+            !text.contains("ann@example.com"),
+            "{}: no address in the log {audit}",
+            db.label
+        );
         assert_ledger_ok(&db);
     }
 }

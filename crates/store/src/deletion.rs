@@ -18,12 +18,41 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use heepr_domain::account::{decide_deletion, pseudonym};
 use heepr_domain::agent::AgentStatus;
-use heepr_domain::{AccountRef, OrderState, UserId};
+use heepr_domain::support::account_deleted;
+use heepr_domain::{AccountRef, MultiLine, OrderState, UserId};
 
 impl Store {
     /// Deletes `user`'s account (refused with `open_orders_exist` while an order is open
     /// as customer or on their agents). Their email may sign up again afterwards.
     pub fn delete_account(&self, user: &UserId, now: DateTime<Utc>) -> Result<()> {
+        let (plan, agent_ids) = self.deletion_plan(user, now)?;
+        self.finish_deletion(user, &plan, &agent_ids)
+    }
+
+    /// [`Store::delete_account`] by support, on the user's emailed request: the same
+    /// plan with its audit entry, in one transaction.
+    pub fn delete_account_for(
+        &self,
+        admin: &UserId,
+        user: &UserId,
+        reason: Option<&MultiLine>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (mut plan, agent_ids) = self.deletion_plan(user, now)?;
+        plan.insert(crate::support::rows::audit(&account_deleted(admin, user, reason, now)));
+        self.finish_deletion(user, &plan, &agent_ids)
+    }
+
+    fn finish_deletion(&self, user: &UserId, plan: &Plan, agent_ids: &[String]) -> Result<()> {
+        self.apply(plan)?;
+        self.cache.forget_user(user.as_str());
+        for agent in agent_ids {
+            self.cache.forget_agent(agent);
+        }
+        Ok(())
+    }
+
+    fn deletion_plan(&self, user: &UserId, now: DateTime<Utc>) -> Result<(Plan, Vec<String>)> {
         let me = self.user(user)?;
         let id = user.to_string();
         let terminal = [OrderState::Completed.as_str(), OrderState::Refunded.as_str()];
@@ -86,11 +115,6 @@ impl Store {
         if let Some(t) = &deletion.sweep {
             plan.push(crate::plan::transfer(t, now));
         }
-        self.apply(&plan)?;
-        self.cache.forget_user(&id);
-        for agent in &agent_ids {
-            self.cache.forget_agent(agent);
-        }
-        Ok(())
+        Ok((plan, agent_ids))
     }
 }

@@ -20,17 +20,20 @@ pub enum AuditAction {
     ResolveReport,
     /// Closed an owner's reinstatement request without reinstating.
     ResolveReinstatementRequest,
+    /// Deleted a user's account on their emailed request (seed 003).
+    DeleteAccount,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 6] = [
+    pub const ALL: [AuditAction; 7] = [
         Self::SuspendAgent,
         Self::ReinstateAgent,
         Self::ResolveDispute,
         Self::RefundFlagged,
         Self::ResolveReport,
         Self::ResolveReinstatementRequest,
+        Self::DeleteAccount,
     ];
 
     /// Storage and wire name.
@@ -42,6 +45,7 @@ impl AuditAction {
             Self::RefundFlagged => "refund_flagged",
             Self::ResolveReport => "resolve_report",
             Self::ResolveReinstatementRequest => "resolve_reinstatement_request",
+            Self::DeleteAccount => "delete_account",
         }
     }
 
@@ -62,11 +66,19 @@ pub enum TargetKind {
     Report,
     /// A reinstatement request (`rrq_…`).
     ReinstatementRequest,
+    /// A user (`usr_…`).
+    User,
 }
 
 impl TargetKind {
     /// Every kind.
-    pub const ALL: [TargetKind; 4] = [Self::Agent, Self::Order, Self::Report, Self::ReinstatementRequest];
+    pub const ALL: [TargetKind; 5] = [
+        Self::Agent,
+        Self::Order,
+        Self::Report,
+        Self::ReinstatementRequest,
+        Self::User,
+    ];
 
     /// Storage and wire name.
     pub fn as_str(self) -> &'static str {
@@ -75,6 +87,7 @@ impl TargetKind {
             Self::Order => "order",
             Self::Report => "report",
             Self::ReinstatementRequest => "reinstatement_request",
+            Self::User => "user",
         }
     }
 
@@ -119,6 +132,18 @@ impl AuditEntry {
             at,
         }
     }
+}
+
+/// The audit entry of support deleting `user`'s account on their emailed request.
+pub fn account_deleted(admin: &UserId, user: &UserId, reason: Option<&MultiLine>, at: Timestamp) -> AuditEntry {
+    AuditEntry::new(
+        admin,
+        AuditAction::DeleteAccount,
+        TargetKind::User,
+        user.as_str(),
+        reason.map(|r| r.as_str().to_owned()),
+        at,
+    )
 }
 
 /// The audit entry of an order command support issues — settling a dispute (its

@@ -151,6 +151,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, json_limit: usize) {
             .route("/admin/outbox", web::get().to(support::outbox::list))
             .route("/admin/outbox/{id}/retry", web::post().to(support::outbox::retry))
             .route("/admin/audit", web::get().to(support::desk::audit))
+            .route("/admin/accounts/delete", web::post().to(privacy::delete_for))
             .route("/admin/ledger", web::get().to(support::desk::ledger))
             // reports (anyone signed in)
             .route("/reports", web::post().to(support::reports::create))

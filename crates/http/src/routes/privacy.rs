@@ -1,11 +1,13 @@
-//! Privacy (seed 003): deleting one's account. `DELETE /api/account` `{"password"}`.
+//! Privacy (seed 003): deleting one's account (`DELETE /api/account` `{"password"}`), or
+//! support deleting it on the holder's emailed request.
 
 use crate::app::AppState;
 use crate::error::{ApiError, blocking};
-use crate::principal::SessionUser;
+use crate::principal::{AdminUser, SessionUser};
 use crate::routes::account::{login_rule, session_cookie};
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::account::AccountError;
+use heepr_domain::{Email, MultiLine, limits};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -47,4 +49,32 @@ pub(crate) async fn delete(
     let mut gone = session_cookie(&state, String::new());
     gone.make_removal();
     Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeleteFor {
+    email: String,
+    reason: Option<String>,
+}
+
+/// `POST /api/admin/accounts/delete` `{"email", "reason"?}`: support deletes an account
+/// on its holder's emailed request (seed 003: "from the address on your account"), with
+/// the same rules and effects as `DELETE /api/account`, audited (`delete_account`).
+pub(crate) async fn delete_for(
+    state: web::Data<AppState>,
+    AdminUser(admin): AdminUser,
+    body: web::Json<DeleteFor>,
+) -> Result<HttpResponse, ApiError> {
+    let DeleteFor { email, reason } = body.into_inner();
+    let email = Email::parse(&email)?.into_string();
+    let reason = MultiLine::optional("reason", reason.as_deref(), limits::SUPPORT_REASON_MAX_CHARS)?;
+    let store = state.store.clone();
+    let now = state.now();
+    blocking(move || {
+        let user = store.user_by_email(&email)?.ok_or(ApiError::NotFound)?;
+        Ok(store.delete_account_for(&admin.id, &user.id, reason.as_ref(), now)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
