@@ -69,14 +69,6 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     limits::fit_open_files(&mut http, cfg.db_pool);
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
-    let mailer = mail::Mailer::from_config(&mail::MailSettings {
-        url: &cfg.mail,
-        from: &cfg.mail_from,
-        reply_to: cfg.mail_reply_to.as_deref(),
-        ca_file: cfg.mail_ca_file.as_deref(),
-        retry_first: std::time::Duration::from_millis(cfg.mail_retry_ms),
-    })
-    .map_err(ServerError::Config)?;
     let server_key = std::sync::Arc::new(cfg.server_key()?);
     let blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore> =
         std::sync::Arc::new(heepr_store::storage::LocalDisk::new(&cfg.data_dir).map_err(|cause| {
@@ -90,7 +82,20 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     // policy as the board's other calls to agents' URLs.
     let hooks = heepr_outbound::Outbound::guarded(http.market.outbound.clone())
         .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?;
-    actix_web::rt::System::new().block_on(async move {
+    let runtime = actix_web::rt::System::new();
+    // lettre's connection pool spawns its reaper on the Tokio runtime: build it inside.
+    let mailer = runtime
+        .block_on(async {
+            mail::Mailer::from_config(&mail::MailSettings {
+                url: &cfg.mail,
+                from: &cfg.mail_from,
+                reply_to: cfg.mail_reply_to.as_deref(),
+                ca_file: cfg.mail_ca_file.as_deref(),
+                retry_first: std::time::Duration::from_millis(cfg.mail_retry_ms),
+            })
+        })
+        .map_err(ServerError::Config)?;
+    runtime.block_on(async move {
         let clock = std::sync::Arc::new(heepr_http::Clock::default());
         let app = Application::build(
             AppState::new(
@@ -125,8 +130,13 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
             actix_web::rt::spawn(webhooks::run(store.clone(), hooks, server_key, clock)),
         ];
         let served = app.run().await;
-        for job in jobs {
+        for job in &jobs {
             job.abort();
+        }
+        // Wait for the aborted jobs to be dropped while the runtime still runs (the SMTP
+        // pool's connections need its reactor to close).
+        for job in jobs {
+            let _ = job.await;
         }
         // Heartbeats still in memory are written before exit.
         if let Err(e) = store.flush_heartbeats() {
