@@ -82,20 +82,16 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     // policy as the board's other calls to agents' URLs.
     let hooks = heepr_outbound::Outbound::guarded(http.market.outbound.clone())
         .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?;
-    let runtime = actix_web::rt::System::new();
-    // lettre's connection pool spawns its reaper on the Tokio runtime: build it inside.
-    let mailer = runtime
-        .block_on(async {
-            mail::Mailer::from_config(&mail::MailSettings {
-                url: &cfg.mail,
-                from: &cfg.mail_from,
-                reply_to: cfg.mail_reply_to.as_deref(),
-                ca_file: cfg.mail_ca_file.as_deref(),
-                retry_first: std::time::Duration::from_millis(cfg.mail_retry_ms),
-            })
+    actix_web::rt::System::new().block_on(async move {
+        // Inside the runtime: the SMTP connection pool spawns its reaper task on it.
+        let mailer = mail::Mailer::from_config(&mail::MailSettings {
+            url: &cfg.mail,
+            from: &cfg.mail_from,
+            reply_to: cfg.mail_reply_to.as_deref(),
+            ca_file: cfg.mail_ca_file.as_deref(),
+            retry_first: std::time::Duration::from_millis(cfg.mail_retry_ms),
         })
         .map_err(ServerError::Config)?;
-    runtime.block_on(async move {
         let clock = std::sync::Arc::new(heepr_http::Clock::default());
         let app = Application::build(
             AppState::new(
