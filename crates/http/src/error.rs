@@ -67,6 +67,9 @@ pub enum ApiError {
     /// Too many uploads in flight (for this caller or in total); retry later.
     #[error("too many uploads in progress; retry shortly")]
     UploadsBusy,
+    /// The file store (an object store) failed or did not answer.
+    #[error("file storage is unavailable; retry later")]
+    StorageUnavailable,
     /// A blocking task failed to run (pool shut down).
     #[error("background task failed: {0}")]
     Blocking(String),
@@ -134,6 +137,7 @@ impl ApiError {
             Self::TooLarge => (S::PAYLOAD_TOO_LARGE, "payload_too_large", None),
             Self::BodyStalled(_) => (S::REQUEST_TIMEOUT, "request_timeout", None),
             Self::UploadsBusy => (S::SERVICE_UNAVAILABLE, "busy", None),
+            Self::StorageUnavailable => (S::SERVICE_UNAVAILABLE, "storage_unavailable", None),
             Self::Store(StoreError::Domain(d)) => {
                 let status = match d {
                     DomainError::InvalidState { .. } | DomainError::AgentPaused => S::CONFLICT,
