@@ -82,9 +82,9 @@ async fn two_instances_share_files_through_the_bucket() {
         assert_eq!(r.status(), 200, "{}", db.label);
         assert_eq!(r.bytes().await.unwrap().to_vec(), brief, "{}", db.label);
 
-        // A 20 MiB delivery through A (a multipart upload to the store), downloaded
+        // A 12 MiB delivery through A (a multipart upload to the store), downloaded
         // by the owner through B, byte for byte.
-        let big = payload(20 << 20);
+        let big = payload(12 << 20);
         let form = Form::new()
             .text("note", "the build")
             .part("files", Part::bytes(big.clone()).file_name("build.tar"));

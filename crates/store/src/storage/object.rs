@@ -24,10 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::io::AsyncReadExt;
 
-/// Size of one part of a multipart upload (S3's smallest is 5 MiB); files up to this
-/// size go in one `PUT`.
-pub const PART_BYTES: usize = 8 << 20;
-/// Parts uploaded at once: with [`PART_BYTES`], at most ~24 MiB buffered per upload.
+/// Size of one part of a multipart upload (S3's smallest, 5 MiB); files up to this size
+/// go in one `PUT`. With 10 000 parts at most, the largest file is ~48 GiB.
+pub const PART_BYTES: usize = 5 << 20;
+/// Parts uploaded at once: with [`PART_BYTES`], at most ~15 MiB buffered per upload.
 const PARTS_IN_FLIGHT: usize = 2;
 /// Read size from the temp file.
 const READ_BYTES: usize = 1 << 20;
