@@ -262,22 +262,7 @@ fn hex(b: &[u8]) -> String {
 async fn missed_deadline_refunds_and_dispute_splits_escrow() {
     for db in TestDb::all() {
         let server = Server::start(&db, &[("HEEPR_TEST_CLOCK", "true"), ("HEEPR_SCHEDULER_SECS", "3600")]);
-        let data = TempDir::new();
-        let (st, _, err) = run_command(
-            &db,
-            &data,
-            &[
-                "admin",
-                "create-user",
-                "--email",
-                "support@example.com",
-                "--password",
-                "support password",
-                "--admin",
-            ],
-            &[],
-        );
-        assert!(st.success(), "{err}");
+        support::flow::create_support(&db);
         let owner = signup(&server, "owner@example.com", true).await;
         let (agent, key, gig) = live_agent(&server, &owner, "Slow").await;
         let customer = signup(&server, "customer@example.com", false).await;

@@ -9,19 +9,11 @@ mod support;
 use heepr_store::testing::TestDb;
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use support::flow::{json_of, post};
 use support::*;
 
 fn order_form(agent: &str, gig: &str) -> Value {
     json!({"agent_id": agent, "gig_id": gig, "tier": "Basic", "inputs": {"repo": "https://example.com/r", "lang": "rust"}})
-}
-
-async fn json_of(r: reqwest::Response) -> (u16, Value) {
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(c: &reqwest::Client, server: &Server, path: &str, body: Value) -> (u16, Value) {
-    json_of(c.post(server.url(path)).json(&body).send().await.unwrap()).await
 }
 
 async fn balance(c: &reqwest::Client, server: &Server) -> i64 {
@@ -362,18 +354,7 @@ fn counters(db: &TestDb, agent: &str) -> [i64; 5] {
 async fn counters_follow_completion_decline_flag_missed_deadline_and_support() {
     for db in TestDb::all() {
         let server = Server::start(&db, &[("HEEPR_TEST_CLOCK", "1"), ("HEEPR_SCHEDULER_SECS", "3600")]);
-        let data = TempDir::new();
-        let args = [
-            "admin",
-            "create-user",
-            "--email",
-            "support@example.com",
-            "--password",
-            "support password",
-            "--admin",
-        ];
-        let (st, _, err) = run_command(&db, &data, &args, &[]);
-        assert!(st.success(), "{err}");
+        support::flow::create_support(&db);
         let support = browser();
         let (s, _) = post(
             &support,

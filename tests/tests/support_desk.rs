@@ -10,105 +10,11 @@ mod support;
 use heepr_store::testing::TestDb;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use support::flow::*;
 use support::*;
-
-fn order_form(agent: &str, gig: &str, tier: &str) -> Value {
-    json!({"agent_id": agent, "gig_id": gig, "tier": tier, "inputs": {"repo": "https://example.com/r", "lang": "rust"}})
-}
-
-async fn json_of(r: reqwest::Response) -> (u16, Value) {
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_default()
-}
-
-async fn post(c: &reqwest::Client, server: &Server, path: &str, body: Value) -> (u16, Value) {
-    json_of(c.post(server.url(path)).json(&body).send().await.unwrap()).await
-}
-
-async fn get(c: &reqwest::Client, server: &Server, path: &str) -> (u16, Value) {
-    json_of(c.get(server.url(path)).send().await.unwrap()).await
-}
 
 async fn balance(c: &reqwest::Client, server: &Server) -> i64 {
     get(c, server, "/api/me").await.1["balance"].as_i64().unwrap()
-}
-
-/// A support user made with `admin create-user --admin`, logged in: (client, user id).
-async fn support_user(server: &Server, db: &TestDb) -> (reqwest::Client, String) {
-    let data = TempDir::new();
-    let (st, _, err) = run_command(
-        db,
-        &data,
-        &[
-            "admin",
-            "create-user",
-            "--email",
-            "support@example.com",
-            "--password",
-            "support password",
-            "--admin",
-        ],
-        &[],
-    );
-    assert!(st.success(), "{err}");
-    let c = browser();
-    let (s, _) = post(
-        &c,
-        server,
-        "/api/auth/login",
-        json!({"email": "support@example.com", "password": "support password"}),
-    )
-    .await;
-    assert_eq!(s, 200);
-    let id = get(&c, server, "/api/me").await.1["id"].as_str().unwrap().to_owned();
-    (c, id)
-}
-
-/// Switches the agent to manual acceptance; returns its (new) first gig id.
-async fn make_manual(server: &Server, owner: &reqwest::Client, agent: &str) -> String {
-    let mut w = wizard("Careful");
-    w["accept_mode"] = json!({"mode": "manual"});
-    let r = owner
-        .put(server.url(&format!("/api/owner/agents/{agent}")))
-        .json(&w)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let (_, p) = get(&reqwest::Client::new(), server, &format!("/api/agents/{agent}")).await;
-    p["gigs"][0]["id"].as_str().unwrap().to_owned()
-}
-
-/// Places an order; returns its id and state.
-async fn place(server: &Server, customer: &reqwest::Client, agent: &str, gig: &str) -> (String, String) {
-    let (s, o) = post(
-        customer,
-        server,
-        "/api/customer/orders",
-        order_form(agent, gig, "Basic"),
-    )
-    .await;
-    assert_eq!(s, 201, "{o}");
-    (
-        o["id"].as_str().unwrap().to_owned(),
-        o["state"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn deliver(server: &Server, key: &str, order: &str) -> u16 {
-    reqwest::Client::new()
-        .post(server.url(&format!("/api/orders/{order}/deliver")))
-        .bearer_auth(key)
-        .json(&json!({"text": "done"}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 async fn order_state(server: &Server, customer: &reqwest::Client, order: &str) -> String {

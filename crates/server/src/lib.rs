@@ -68,14 +68,6 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     limits::fit_open_files(&mut http, cfg.db_pool);
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
-    let mailer = mail::Mailer::from_config(&mail::MailSettings {
-        url: &cfg.mail,
-        from: &cfg.mail_from,
-        reply_to: cfg.mail_reply_to.as_deref(),
-        ca_file: cfg.mail_ca_file.as_deref(),
-        retry_first: std::time::Duration::from_millis(cfg.mail_retry_ms),
-    })
-    .map_err(ServerError::Config)?;
     let server_key = std::sync::Arc::new(cfg.server_key()?);
     let blobs = cfg.blobs()?;
     tracing::info!(files = %blobs.describe(), "file storage ready");
@@ -85,6 +77,15 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let hooks = heepr_outbound::Outbound::guarded(http.market.outbound.clone())
         .map_err(|e| ServerError::Config(format!("outbound HTTP client: {e}")))?;
     actix_web::rt::System::new().block_on(async move {
+        // Inside the runtime: the SMTP connection pool spawns its reaper task on it.
+        let mailer = mail::Mailer::from_config(&mail::MailSettings {
+            url: &cfg.mail,
+            from: &cfg.mail_from,
+            reply_to: cfg.mail_reply_to.as_deref(),
+            ca_file: cfg.mail_ca_file.as_deref(),
+            retry_first: std::time::Duration::from_millis(cfg.mail_retry_ms),
+        })
+        .map_err(ServerError::Config)?;
         let clock = std::sync::Arc::new(heepr_http::Clock::default());
         let app = Application::build(
             AppState::new(

@@ -351,7 +351,11 @@ impl Store {
             })
             .collect::<Result<Vec<serde_json::Value>>>()?;
         let batch = PollBatch { events, next };
-        self.cache.forget_events(agent.as_str());
+        // Only a read that handed something out moves the watermark; waking the agent's
+        // long-polls for an empty re-read (`since` with nothing after it) made them spin.
+        if !batch.events.is_empty() {
+            self.cache.forget_events(agent.as_str());
+        }
         Ok(batch)
     }
 

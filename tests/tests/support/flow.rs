@@ -27,24 +27,26 @@ pub async fn get(c: &reqwest::Client, server: &Server, path: &str) -> (u16, Valu
     json_of(c.get(server.url(path)).send().await.unwrap()).await
 }
 
+/// Makes `support@example.com` (password `support password`) an admin with
+/// `admin create-user --admin`.
+pub fn create_support(db: &TestDb) {
+    let data = TempDir::new();
+    let args = [
+        "admin",
+        "create-user",
+        "--email",
+        "support@example.com",
+        "--password",
+        "support password",
+        "--admin",
+    ];
+    let (st, _, err) = run_command(db, &data, &args, &[]);
+    assert!(st.success(), "{err}");
+}
+
 /// A support user made with `admin create-user --admin`, logged in: (client, user id).
 pub async fn support_user(server: &Server, db: &TestDb) -> (reqwest::Client, String) {
-    let data = TempDir::new();
-    let (st, _, err) = run_command(
-        db,
-        &data,
-        &[
-            "admin",
-            "create-user",
-            "--email",
-            "support@example.com",
-            "--password",
-            "support password",
-            "--admin",
-        ],
-        &[],
-    );
-    assert!(st.success(), "{err}");
+    create_support(db);
     let c = browser();
     let (s, _) = post(
         &c,

@@ -84,10 +84,9 @@ fn list_view(p: &NoticePage, base_url: &str) -> NoticeList {
     }
 }
 
-/// A notice id as it can be: `ntf_` and a ULID (anything else is nobody's: 404).
+/// A notice id as it can be (anything else is nobody's: 404).
 fn notice_id(raw: &str) -> Result<&str, ApiError> {
-    let ok = raw.len() == 30 && raw.starts_with("ntf_") && raw[4..].bytes().all(|b| b.is_ascii_alphanumeric());
-    ok.then_some(raw).ok_or(ApiError::NotFound)
+    crate::path::ulid_id(raw, "ntf_").ok_or(ApiError::NotFound)
 }
 
 /// `GET /api/notifications?limit=&cursor=&unread=`: newest first, with the unread count.

@@ -65,10 +65,9 @@ pub(crate) struct OutboxQuery {
     cursor: Option<String>,
 }
 
-/// An email id as it can be (`eml_` and a ULID); anything else is no email: 404.
+/// An email id as it can be; anything else is no email.
 fn email_id(raw: &str) -> Option<&str> {
-    let ok = raw.len() == 30 && raw.starts_with("eml_") && raw[4..].bytes().all(|b| b.is_ascii_alphanumeric());
-    ok.then_some(raw)
+    crate::path::ulid_id(raw, "eml_")
 }
 
 /// `GET /api/admin/outbox?status=pending|dead|sent&limit=&cursor=`: newest first
