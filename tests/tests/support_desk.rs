@@ -530,7 +530,7 @@ async fn reports_disputes_and_flags_share_one_queue() {
         assert_eq!(p2["next"], Value::Null);
         for bad in [
             "/api/admin/audit?target=agent",
-            "/api/admin/audit?target=user&target_id=x",
+            "/api/admin/audit?target=wallet&target_id=x",
             "/api/admin/audit?cursor=x",
         ] {
             let (s, _) = get(&support, &server, bad).await;

@@ -69,6 +69,8 @@ pub enum SecretKind {
     /// An AgentMarket webhook signing secret (`whsec_…`); kept sealed, not hashed, since
     /// the server must sign with it.
     WebhookSecret,
+    /// A one-time account link's secret (`acl_…`): a password reset or an email change.
+    AccountLink,
 }
 
 impl SecretKind {
@@ -82,6 +84,7 @@ impl SecretKind {
             Self::SetupLink => "bsl_",
             Self::MarketKey => "amk_",
             Self::WebhookSecret => "whsec_",
+            Self::AccountLink => "acl_",
         }
     }
 }

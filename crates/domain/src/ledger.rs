@@ -88,6 +88,8 @@ pub enum TransferKind {
     Fee,
     /// Points granted for leaving a review.
     ReviewBonus,
+    /// A deleted account's remaining points, returned to the mint (out of circulation).
+    AccountClosed,
 }
 
 impl TransferKind {
@@ -100,6 +102,7 @@ impl TransferKind {
             Self::Payout => "payout",
             Self::Fee => "fee",
             Self::ReviewBonus => "review_bonus",
+            Self::AccountClosed => "account_closed",
         }
     }
 
@@ -112,6 +115,7 @@ impl TransferKind {
             Self::Payout,
             Self::Fee,
             Self::ReviewBonus,
+            Self::AccountClosed,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -9,10 +9,12 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod account;
 pub mod agent;
 pub mod chat;
 pub mod error;
 pub mod event;
+pub mod export;
 pub mod ids;
 pub mod ledger;
 pub mod limits;

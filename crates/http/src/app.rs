@@ -56,6 +56,8 @@ pub struct HttpConfig {
     /// Enables `/api/test/*` (moving the clock, running timers) for end-to-end tests.
     /// Never set in production.
     pub test_clock: bool,
+    /// Signup must carry `accept_terms` and `age_confirmed` (`HEEPR_REQUIRE_CONSENT`).
+    pub require_consent: bool,
 }
 
 impl HttpConfig {
@@ -82,6 +84,7 @@ impl HttpConfig {
             market: crate::routes::market::MarketConfig::default(),
             metrics: false,
             test_clock: false,
+            require_consent: false,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use heepr_domain::account::AccountError;
 use heepr_domain::agent::{ApprovalError, RegisterError, SetupLinkError};
 use heepr_domain::chat::ChatError;
 use heepr_domain::market::MarketError;
@@ -222,6 +223,15 @@ impl ApiError {
                 };
                 (status, e.code(), None)
             }
+            Self::Store(StoreError::Account(e)) => {
+                let status = match e {
+                    AccountError::TokenUnknown => S::NOT_FOUND,
+                    AccountError::TokenUsed | AccountError::TokenExpired => S::GONE,
+                    AccountError::WrongPassword => S::FORBIDDEN,
+                    AccountError::OpenOrdersExist => S::CONFLICT,
+                };
+                (status, e.code(), None)
+            }
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
@@ -239,6 +249,7 @@ impl ApiError {
             Self::Store(StoreError::Market(e)) => e.to_string(),
             Self::Store(StoreError::Support(e)) => e.to_string(),
             Self::Store(StoreError::Review(e)) => e.to_string(),
+            Self::Store(StoreError::Account(e)) => e.to_string(),
             Self::Store(StoreError::Key(k)) => k.message().to_owned(),
             Self::Store(StoreError::Cursor(code)) => match *code {
                 "cursor_expired" => {

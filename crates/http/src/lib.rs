@@ -4,6 +4,7 @@
 mod app;
 mod discovery;
 mod error;
+mod export;
 mod health;
 mod idempotency;
 mod mail;

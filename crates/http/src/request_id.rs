@@ -18,13 +18,20 @@ fn incoming(req: &ServiceRequest) -> Option<String> {
 /// The path as logged: a segment holding a bootstrap link's secret (`bsl_…`, a
 /// capability until used) is masked, so no log line can hand it out.
 fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
-    let prefix = heepr_auth::SecretKind::SetupLink.prefix();
-    if !path.contains(prefix) {
+    // Secrets that travel in a path: setup links and export download links.
+    let prefixes = [
+        heepr_auth::SecretKind::SetupLink.prefix(),
+        heepr_auth::SecretKind::AccountLink.prefix(),
+    ];
+    if !prefixes.iter().any(|p| path.contains(p)) {
         return path.into();
     }
-    let masked: Vec<&str> = path
+    let masked: Vec<String> = path
         .split('/')
-        .map(|s| if s.starts_with(prefix) { "bsl_[secret]" } else { s })
+        .map(|s| match prefixes.iter().find(|p| s.starts_with(**p)) {
+            Some(p) => format!("{p}[secret]"),
+            None => s.to_owned(),
+        })
         .collect();
     masked.join("/").into()
 }

@@ -15,6 +15,10 @@ pub struct MeView {
     pub roles: Vec<String>,
     pub balance: i64,
     pub created_at: DateTime<Utc>,
+    /// When the terms and privacy policy were accepted at signup (`null`: not asked).
+    pub terms_accepted_at: Option<DateTime<Utc>>,
+    /// When being 16 or older was confirmed at signup (`null`: not asked).
+    pub age_confirmed_at: Option<DateTime<Utc>>,
 }
 
 impl MeView {
@@ -26,6 +30,8 @@ impl MeView {
             roles: u.roles.clone(),
             balance,
             created_at: u.created_at,
+            terms_accepted_at: u.consent.terms_accepted_at,
+            age_confirmed_at: u.consent.age_confirmed_at,
         }
     }
 }

@@ -218,6 +218,21 @@ pub struct Config {
     #[arg(long, env = "HEEPR_TEST_CLOCK", default_value_t = false, global = true, hide = true,
           action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub test_clock: bool,
+    /// Signup must carry `accept_terms` and `age_confirmed` (seed 003).
+    #[arg(long, env = "HEEPR_REQUIRE_CONSENT", default_value_t = false, global = true,
+          action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub require_consent: bool,
+    /// The first admin's email, created at start if no admin exists (with HEEPR_ADMIN_PASSWORD).
+    #[arg(long, env = "HEEPR_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+    /// The first admin's password (never logged).
+    #[arg(
+        long = "admin-password",
+        env = "HEEPR_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
     /// Log format.
     #[arg(long, env = "HEEPR_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -319,6 +334,7 @@ impl Config {
             market: self.market()?,
             metrics: self.metrics_bind.is_some(),
             test_clock: self.test_clock,
+            require_consent: self.require_consent,
         })
     }
 

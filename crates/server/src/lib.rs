@@ -64,6 +64,7 @@ pub fn cli_main() -> ExitCode {
 
 fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let store = cfg.open_store()?;
+    admin::ensure_first_admin(&cfg, &store)?;
     let mut http = cfg.http()?;
     limits::fit_open_files(&mut http, cfg.db_pool);
     let policy = heepr_domain::Policy::default();
@@ -153,8 +154,13 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
         if let Some(h) = metrics_handle {
             h.stop(true).await;
         }
-        for job in jobs {
+        for job in &jobs {
             job.abort();
+        }
+        // Wait for the aborted jobs to be dropped while the runtime still runs (the SMTP
+        // pool's connections need its reactor to close).
+        for job in jobs {
+            let _ = job.await;
         }
         // Heartbeats still in memory are written before exit.
         if let Err(e) = store.flush_heartbeats() {

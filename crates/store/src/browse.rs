@@ -156,10 +156,10 @@ fn after(column: &str, op: &str, a: &After, as_time: bool) -> Result<Predicate> 
     Ok(bound)
 }
 
-/// Listed agents: approved, not suspended.
+/// Listed agents: approved, not retired (their owner deleted the account), not suspended.
 fn listed() -> agents::BoxedQuery<'static, crate::connection::MultiBackend> {
     agents::table
-        .filter(agents::status.ne(AgentStatus::PendingApproval.as_str()))
+        .filter(agents::status.ne_all([AgentStatus::PendingApproval.as_str(), AgentStatus::Retired.as_str()]))
         // A suspended agent disappears from browsing (its profile still answers, suspended).
         .filter(agents::suspended.eq(false))
         .into_boxed()

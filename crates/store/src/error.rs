@@ -31,6 +31,9 @@ pub enum StoreError {
     /// Support refused (suspension, reinstatement, a report or a resolution).
     #[error(transparent)]
     Support(#[from] heepr_domain::support::SupportError),
+    /// An account action was refused (a link, the current password).
+    #[error(transparent)]
+    Account(#[from] heepr_domain::account::AccountError),
     /// A review or a reply was refused.
     #[error(transparent)]
     Review(#[from] heepr_domain::review::ReviewError),

@@ -4,16 +4,19 @@
 //! and every effect in **one** transaction with an optimistic `version` check. No
 //! business rule lives here: the store only knows how to persist what was decided.
 
+pub mod account;
 pub mod agent;
 pub mod browse;
 mod cache;
 pub mod chat;
 pub mod connection;
 pub mod credentials;
+pub mod deletion;
 pub mod delivery;
 pub mod dialect;
 mod error;
 mod event_wire;
+pub mod export;
 pub mod files;
 pub mod idempotency;
 pub mod ledger;

@@ -9,6 +9,21 @@ diesel::table! {
         password_hash -> Text,
         roles -> Text,
         created_at -> Timestamp,
+        terms_accepted_at -> Nullable<Timestamp>,
+        age_confirmed_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_links (link_hash) {
+        link_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        new_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 

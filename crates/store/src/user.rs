@@ -8,6 +8,7 @@ use crate::schema::users;
 use crate::{Store, ulid};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use heepr_domain::account::Consent;
 use heepr_domain::{AccountRef, Points, Transfer, UserId};
 
 /// A platform role. Everyone is a customer.
@@ -49,6 +50,17 @@ impl Store {
     /// Creates a user, their wallet, and credits `starter` points from the mint, in one
     /// transaction. An email already in use (in any letter case) is `Duplicate("email")`.
     pub fn create_user(&self, new: NewUser, starter: Points, now: DateTime<Utc>) -> Result<UserId> {
+        self.create_user_consenting(new, Consent::default(), starter, now)
+    }
+
+    /// [`Store::create_user`], recording what the signup agreed to and when.
+    pub fn create_user_consenting(
+        &self,
+        new: NewUser,
+        consent: Consent,
+        starter: Points,
+        now: DateTime<Utc>,
+    ) -> Result<UserId> {
         let id = UserId::from_unique(ulid());
         let email = new.email.trim().to_lowercase();
         let mut roles = vec![Role::Customer];
@@ -69,6 +81,8 @@ impl Store {
             password_hash: new.password_hash,
             roles,
             created_at: naive(now),
+            terms_accepted_at: consent.terms_accepted_at.map(naive),
+            age_confirmed_at: consent.age_confirmed_at.map(naive),
         }));
         plan.insert(NewRow::Account(AccountRow {
             id: AccountRef::Wallet(id.clone()).key(),
@@ -105,6 +119,8 @@ pub struct UserRecord {
     pub password_hash: String,
     /// Signed up at.
     pub created_at: DateTime<Utc>,
+    /// What the signup agreed to, and when.
+    pub consent: Consent,
 }
 
 impl UserRecord {
@@ -124,6 +140,8 @@ pub(crate) struct UserCols {
     password_hash: String,
     roles: String,
     created_at: chrono::NaiveDateTime,
+    terms_accepted_at: Option<chrono::NaiveDateTime>,
+    age_confirmed_at: Option<chrono::NaiveDateTime>,
 }
 
 pub(crate) fn user_record(r: UserCols) -> Result<UserRecord> {
@@ -139,6 +157,10 @@ pub(crate) fn user_record(r: UserCols) -> Result<UserRecord> {
             .collect(),
         password_hash: r.password_hash,
         created_at: r.created_at.and_utc(),
+        consent: Consent {
+            terms_accepted_at: r.terms_accepted_at.map(|t| t.and_utc()),
+            age_confirmed_at: r.age_confirmed_at.map(|t| t.and_utc()),
+        },
     })
 }
 

@@ -12,6 +12,8 @@ pub enum AgentStatus {
     Active,
     /// Paused by the owner or itself.
     Paused,
+    /// Its owner deleted their account: off browse, takes no orders, never back.
+    Retired,
 }
 
 impl AgentStatus {
@@ -21,12 +23,13 @@ impl AgentStatus {
             Self::PendingApproval => "pending_approval",
             Self::Active => "active",
             Self::Paused => "paused",
+            Self::Retired => "retired",
         }
     }
 
     /// The inverse of [`AgentStatus::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PendingApproval, Self::Active, Self::Paused]
+        [Self::PendingApproval, Self::Active, Self::Paused, Self::Retired]
             .into_iter()
             .find(|x| x.as_str() == s)
     }
@@ -57,6 +60,9 @@ pub fn online_since(now: Timestamp) -> Timestamp {
 pub fn decide_pause(current: AgentStatus, paused: bool) -> Result<AgentStatus, crate::DomainError> {
     if current == AgentStatus::PendingApproval {
         return Err(crate::DomainError::invalid("status", "the agent is not approved yet"));
+    }
+    if current == AgentStatus::Retired {
+        return Err(crate::DomainError::invalid("status", "the agent is retired"));
     }
     Ok(if paused {
         AgentStatus::Paused

@@ -20,17 +20,23 @@ pub enum AuditAction {
     ResolveReport,
     /// Closed an owner's reinstatement request without reinstating.
     ResolveReinstatementRequest,
+    /// Deleted a user's account on their emailed request (seed 003).
+    DeleteAccount,
+    /// Sent a user their data export on their emailed request (seed 003).
+    ExportAccount,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 6] = [
+    pub const ALL: [AuditAction; 8] = [
         Self::SuspendAgent,
         Self::ReinstateAgent,
         Self::ResolveDispute,
         Self::RefundFlagged,
         Self::ResolveReport,
         Self::ResolveReinstatementRequest,
+        Self::DeleteAccount,
+        Self::ExportAccount,
     ];
 
     /// Storage and wire name.
@@ -42,6 +48,8 @@ impl AuditAction {
             Self::RefundFlagged => "refund_flagged",
             Self::ResolveReport => "resolve_report",
             Self::ResolveReinstatementRequest => "resolve_reinstatement_request",
+            Self::DeleteAccount => "delete_account",
+            Self::ExportAccount => "export_account",
         }
     }
 
@@ -62,11 +70,19 @@ pub enum TargetKind {
     Report,
     /// A reinstatement request (`rrq_…`).
     ReinstatementRequest,
+    /// A user (`usr_…`).
+    User,
 }
 
 impl TargetKind {
     /// Every kind.
-    pub const ALL: [TargetKind; 4] = [Self::Agent, Self::Order, Self::Report, Self::ReinstatementRequest];
+    pub const ALL: [TargetKind; 5] = [
+        Self::Agent,
+        Self::Order,
+        Self::Report,
+        Self::ReinstatementRequest,
+        Self::User,
+    ];
 
     /// Storage and wire name.
     pub fn as_str(self) -> &'static str {
@@ -75,6 +91,7 @@ impl TargetKind {
             Self::Order => "order",
             Self::Report => "report",
             Self::ReinstatementRequest => "reinstatement_request",
+            Self::User => "user",
         }
     }
 
@@ -119,6 +136,31 @@ impl AuditEntry {
             at,
         }
     }
+}
+
+/// The audit entry of support deleting `user`'s account on their emailed request.
+pub fn account_deleted(admin: &UserId, user: &UserId, reason: Option<&MultiLine>, at: Timestamp) -> AuditEntry {
+    AuditEntry::new(
+        admin,
+        AuditAction::DeleteAccount,
+        TargetKind::User,
+        user.as_str(),
+        reason.map(|r| r.as_str().to_owned()),
+        at,
+    )
+}
+
+/// The audit entry of support sending `user` a link to their data export on their
+/// emailed request.
+pub fn account_exported(admin: &UserId, user: &UserId, reason: Option<&MultiLine>, at: Timestamp) -> AuditEntry {
+    AuditEntry::new(
+        admin,
+        AuditAction::ExportAccount,
+        TargetKind::User,
+        user.as_str(),
+        reason.map(|r| r.as_str().to_owned()),
+        at,
+    )
 }
 
 /// The audit entry of an order command support issues — settling a dispute (its

@@ -12,7 +12,7 @@ mod error;
 mod report;
 mod suspension;
 
-pub use audit::{AuditAction, AuditEntry, TargetKind, order_action};
+pub use audit::{AuditAction, AuditEntry, TargetKind, account_deleted, account_exported, order_action};
 pub use error::SupportError;
 pub use report::{NewReport, ReportTarget, Reported, report, resolve_report};
 pub use suspension::{

@@ -10,15 +10,15 @@ pub(crate) fn describe(status: u16) -> &'static str {
         }
         402 => "Not enough points/credits. Codes: `insufficient_points`, `insufficient_credits`.",
         403 => {
-            "Authenticated but not allowed. Codes: `forbidden`, `not_owner`, `not_admin`, `client_header_required`, `agent_suspended`, `not_permitted`, `heepr_agent`, `not_assignee`, `not_poster`."
+            "Authenticated but not allowed. Codes: `forbidden`, `not_owner`, `not_admin`, `client_header_required`, `agent_suspended`, `not_permitted`, `heepr_agent`, `not_assignee`, `not_poster`, `wrong_password`."
         }
-        404 => "No such route or resource for this caller. Code: `not_found`.",
+        404 => "No such route or resource for this caller. Codes: `not_found`, `token_unknown` (an account link).",
         408 => "The request body stalled. Code: `request_timeout`.",
         409 => {
-            "Conflicts with the current state. Codes: `invalid_state`, `agent_paused`, `already_exists`, `active_key_exists`, `idempotency_in_progress`, `offer_accepted`, `read_only`, `task_state`, `own_task`, and support codes."
+            "Conflicts with the current state. Codes: `invalid_state`, `agent_paused`, `already_exists`, `active_key_exists`, `idempotency_in_progress`, `offer_accepted`, `read_only`, `task_state`, `own_task`, `open_orders_exist`, and support codes."
         }
         410 => {
-            "Gone: expired or used. Codes: `cursor_expired`, `link_expired`, `link_used`, `approval_expired`, `offer_expired`."
+            "Gone: expired or used. Codes: `cursor_expired`, `link_expired`, `link_used`, `approval_expired`, `offer_expired`, `token_used`, `token_expired`."
         }
         413 => "The body is over its limit. Code: `payload_too_large`.",
         415 => "Unsupported body type. Code: `unsupported_media_type`.",

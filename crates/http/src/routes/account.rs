@@ -7,6 +7,7 @@ use crate::ratelimit::Rule;
 use crate::views::MeView;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
+use heepr_domain::account::decide_consent;
 use heepr_domain::{AccountRef, Email, Password, Points, SingleLine, limits};
 use heepr_store::user::{NewUser, Role, UserRecord};
 use serde::Deserialize;
@@ -17,6 +18,10 @@ pub(crate) struct Signup {
     email: String,
     password: String,
     display_name: Option<String>,
+    /// The terms and privacy policy accepted (required with `HEEPR_REQUIRE_CONSENT`).
+    accept_terms: Option<bool>,
+    /// 16 or older (required with `HEEPR_REQUIRE_CONSENT`).
+    age_confirmed: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -30,7 +35,7 @@ fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::invalid(field, message)
 }
 
-fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+pub(crate) fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token)
         .path("/")
         .http_only(true)
@@ -41,7 +46,7 @@ fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
 }
 
 /// Mints a session for `user` and answers with the cookie and the user.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &web::Data<AppState>,
     user: UserRecord,
     status: actix_web::http::StatusCode,
@@ -72,19 +77,21 @@ pub(crate) async fn signup(state: web::Data<AppState>, body: web::Json<Signup>) 
         body.display_name.as_deref().unwrap_or(email.local_part()),
         limits::DISPLAY_NAME_MAX_CHARS,
     )?;
+    let now = state.now();
+    let consent = decide_consent(state.config.require_consent, body.accept_terms, body.age_confirmed, now)?;
     let store = state.store.clone();
     let starter = Points(state.config.starter_points);
-    let now = state.now();
     let user = blocking(move || {
         let password_hash =
             heepr_auth::hash_password(password.expose()).map_err(|e| ApiError::Blocking(e.to_string()))?;
-        let id = store.create_user(
+        let id = store.create_user_consenting(
             NewUser {
                 email: email.into_string(),
                 display_name: display_name.into_string(),
                 password_hash,
                 extra_roles: vec![],
             },
+            consent,
             starter,
             now,
         )?;
@@ -96,7 +103,7 @@ pub(crate) async fn signup(state: web::Data<AppState>, body: web::Json<Signup>) 
 
 /// Logins: `HEEPR_LOGIN_LIMIT_EMAIL` failures per email from one client address and
 /// `HEEPR_LOGIN_LIMIT_IP` per client address, per 15 minutes.
-fn login_rule(state: &AppState) -> Rule {
+pub(crate) fn login_rule(state: &AppState) -> Rule {
     Rule {
         name: "login",
         window: chrono::Duration::minutes(15),

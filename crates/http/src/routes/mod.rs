@@ -7,6 +7,8 @@ pub mod market;
 mod notifications;
 mod orders;
 mod owner;
+mod privacy;
+mod profile;
 mod public;
 mod reviews;
 pub(crate) mod support;
@@ -153,6 +155,8 @@ fn api(t: &mut Table<'_>) {
             .query::<account::WalletQuery>()
             .json_object(200, "balance, transfers (newest first) and `next`"),
     );
+    profile::table(t);
+    privacy::table(t);
     // notices
     t.get(
         "/notifications",

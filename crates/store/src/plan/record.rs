@@ -48,6 +48,8 @@ pub(crate) enum NewRow {
     Support(crate::support::rows::SupportRow),
     /// A bootstrap link (see `credentials`).
     SetupLink(crate::credentials::SetupLinkRow),
+    /// A one-time account link (see `account`).
+    AccountLink(crate::account::LinkRow),
 }
 
 /// A targeted change to existing rows.
@@ -144,6 +146,8 @@ pub(crate) enum Change {
     Support(crate::support::rows::SupportChange),
     /// A bootstrap link used or voided; it refuses on its own (see `credentials`).
     SetupLink(crate::credentials::LinkChange),
+    /// A change to a user's account; it refuses on its own (see `account`).
+    Account(crate::account::AccountChange),
 }
 
 impl Change {
@@ -160,7 +164,7 @@ impl Change {
             Self::UpdateTask { .. } => StoreError::Contention,
             Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
             Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
-            Self::Support(_) | Self::SetupLink(_) | Self::Notice(_) => return None,
+            Self::Support(_) | Self::SetupLink(_) | Self::Notice(_) | Self::Account(_) => return None,
             Self::RetryEmail { .. } => StoreError::NotFound,
             Self::VoidBootstrapTokens { .. }
             | Self::RevokeApiKeys { .. }
@@ -198,6 +202,7 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
             .execute_prepared(c)?,
         NewRow::Support(r) => crate::support::rows::insert(c, r)?,
         NewRow::SetupLink(r) => return crate::credentials::insert_link(c, r),
+        NewRow::AccountLink(r) => return crate::account::insert_link(c, r),
     };
     Ok(())
 }
@@ -215,6 +220,7 @@ pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
             ))
             .execute(c)?,
         Change::SetupLink(l) => return crate::credentials::change_link(c, l),
+        Change::Account(a) => return crate::account::change(c, a),
         Change::AgentSettings {
             id,
             expected_version,
@@ -441,6 +447,8 @@ pub(crate) struct UserRow {
     pub password_hash: String,
     pub roles: String,
     pub created_at: NaiveDateTime,
+    pub terms_accepted_at: Option<NaiveDateTime>,
+    pub age_confirmed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]

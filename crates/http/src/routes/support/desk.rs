@@ -53,8 +53,9 @@ pub(crate) async fn audit(
     let target = match (q.target, q.target_id) {
         (None, None) => None,
         (Some(kind), Some(id)) => {
-            let kind = TargetKind::parse(&kind)
-                .ok_or_else(|| ApiError::invalid("target", "one of agent, order, report, reinstatement_request"))?;
+            let kind = TargetKind::parse(&kind).ok_or_else(|| {
+                ApiError::invalid("target", "one of agent, order, report, reinstatement_request, user")
+            })?;
             let id = heepr_domain::SingleLine::required("target_id", &id, 100)?.into_string();
             Some((kind.as_str().to_owned(), id))
         }
