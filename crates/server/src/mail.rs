@@ -278,7 +278,7 @@ async fn send_batch(mailer: &Mailer, key: &ServerKey, batch: &[QueuedEmail]) -> 
             };
             let outcome = if result.is_ok() { "sent" } else { "failed" };
             metrics::counter!("heepr_outbox_sends_total", "outcome" => outcome).increment(1);
-            let attempt = result.map_err(|f| {
+            result.map_err(|f| {
                 let retry_at = if f.permanent {
                     None
                 } else {
@@ -290,8 +290,7 @@ async fn send_batch(mailer: &Mailer, key: &ServerKey, batch: &[QueuedEmail]) -> 
                     None => tracing::warn!(error = %f.error, "email not sent; given up (dead letter)"),
                 }
                 (f, retry_at)
-            });
-            attempt
+            })
         })
         .buffered(SENDS_IN_FLIGHT)
         .collect()
