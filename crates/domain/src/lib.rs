@@ -13,6 +13,7 @@ pub mod agent;
 pub mod chat;
 pub mod error;
 pub mod event;
+pub mod identity;
 pub mod ids;
 pub mod ledger;
 pub mod limits;

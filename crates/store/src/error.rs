@@ -31,6 +31,9 @@ pub enum StoreError {
     /// Support refused (suspension, reinstatement, a report or a resolution).
     #[error(transparent)]
     Support(#[from] heepr_domain::support::SupportError),
+    /// A sign-in through an identity provider, a link or an unlink was refused.
+    #[error(transparent)]
+    SignIn(#[from] heepr_domain::identity::SignInError),
     /// A review or a reply was refused.
     #[error(transparent)]
     Review(#[from] heepr_domain::review::ReviewError),

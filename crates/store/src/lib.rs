@@ -16,6 +16,7 @@ mod error;
 mod event_wire;
 pub mod files;
 pub mod idempotency;
+pub mod identity;
 pub mod ledger;
 mod legacy;
 pub mod mail;

@@ -48,6 +48,8 @@ pub(crate) enum NewRow {
     Support(crate::support::rows::SupportRow),
     /// A bootstrap link (see `credentials`).
     SetupLink(crate::credentials::SetupLinkRow),
+    /// A linked provider identity, or a sign-in in flight (see `identity`).
+    Identity(crate::identity::IdentityRow),
 }
 
 /// A targeted change to existing rows.
@@ -144,6 +146,8 @@ pub(crate) enum Change {
     Support(crate::support::rows::SupportChange),
     /// A bootstrap link used or voided; it refuses on its own (see `credentials`).
     SetupLink(crate::credentials::LinkChange),
+    /// A sign-in taken once, an identity's sign-in recorded or unlinked (see `identity`).
+    Identity(crate::identity::IdentityChange),
 }
 
 impl Change {
@@ -160,7 +164,7 @@ impl Change {
             Self::UpdateTask { .. } => StoreError::Contention,
             Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
             Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
-            Self::Support(_) | Self::SetupLink(_) | Self::Notice(_) => return None,
+            Self::Support(_) | Self::SetupLink(_) | Self::Identity(_) | Self::Notice(_) => return None,
             Self::RetryEmail { .. } => StoreError::NotFound,
             Self::VoidBootstrapTokens { .. }
             | Self::RevokeApiKeys { .. }
@@ -198,6 +202,7 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
             .execute_prepared(c)?,
         NewRow::Support(r) => crate::support::rows::insert(c, r)?,
         NewRow::SetupLink(r) => return crate::credentials::insert_link(c, r),
+        NewRow::Identity(r) => return crate::identity::insert(c, r),
     };
     Ok(())
 }
@@ -215,6 +220,7 @@ pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
             ))
             .execute(c)?,
         Change::SetupLink(l) => return crate::credentials::change_link(c, l),
+        Change::Identity(ch) => return crate::identity::change(c, ch),
         Change::AgentSettings {
             id,
             expected_version,
