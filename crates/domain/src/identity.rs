@@ -134,6 +134,20 @@ pub fn decide_unlink(is_linked: bool, has_password: bool, identities: usize) -> 
     Ok(())
 }
 
+/// How recent a provider sign-in must be to stand in for a password (SPEC §16: deleting
+/// an identity-only account).
+pub const RECENT_SIGN_IN_MINUTES: i64 = 5;
+
+/// Whether the user proved control of one of their identities within the last
+/// [`RECENT_SIGN_IN_MINUTES`]: `last_sign_ins` are their identities' last provider
+/// sign-ins (only the identity's owner can sign in with it). For issue 16's
+/// `DELETE /api/account`, which takes this instead of a password when the account has
+/// none; no route uses it yet.
+pub fn recently_signed_in(last_sign_ins: &[crate::Timestamp], now: crate::Timestamp) -> bool {
+    let since = now - chrono::Duration::minutes(RECENT_SIGN_IN_MINUTES);
+    last_sign_ins.iter().any(|t| *t > since && *t <= now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +239,15 @@ mod tests {
             decide_sign_in(&f, &profile(None, true)),
             Err(SignInError::EmailUnverified)
         );
+    }
+
+    #[test]
+    fn a_provider_sign_in_counts_for_five_minutes() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let ago = |m| now - chrono::Duration::minutes(m);
+        assert!(recently_signed_in(&[ago(10), ago(4)], now));
+        assert!(!recently_signed_in(&[ago(5)], now));
+        assert!(!recently_signed_in(&[], now));
     }
 
     #[test]
