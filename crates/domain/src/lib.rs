@@ -15,6 +15,7 @@ pub mod chat;
 pub mod error;
 pub mod event;
 pub mod export;
+pub mod identity;
 pub mod ids;
 pub mod ledger;
 pub mod limits;

@@ -53,6 +53,8 @@ pub struct HttpConfig {
     /// Records HTTP metrics (set when `HEEPR_METRICS_BIND` is; off, the middleware is not
     /// even mounted).
     pub metrics: bool,
+    /// Identity providers to sign in with (none by default) and where a sign-in lands.
+    pub sign_in: crate::signin::SignInConfig,
     /// Enables `/api/test/*` (moving the clock, running timers) for end-to-end tests.
     /// Never set in production.
     pub test_clock: bool,
@@ -83,6 +85,10 @@ impl HttpConfig {
             clients: crate::slow::ClientTimeouts::default(),
             market: crate::routes::market::MarketConfig::default(),
             metrics: false,
+            sign_in: crate::signin::SignInConfig {
+                providers: Vec::new(),
+                frontend_url: "/".into(),
+            },
             test_clock: false,
             require_consent: false,
         }
@@ -109,6 +115,8 @@ pub struct AppState {
     pub server_key: std::sync::Arc<heepr_auth::ServerKey>,
     /// The board's outbound clients (agents' URLs, the LLM provider).
     pub(crate) market: crate::routes::market::MarketClients,
+    /// The client for identity providers (no redirects followed).
+    pub(crate) sign_in: crate::signin::ProviderClient,
 }
 
 /// Wall-clock time plus an offset that only end-to-end tests move (`HEEPR_TEST_CLOCK`).
@@ -142,6 +150,8 @@ impl AppState {
     ) -> Result<Self, heepr_outbound::OutboundError> {
         let limiter = crate::ratelimit::Limiter::for_store(&store);
         let market = crate::routes::market::MarketClients::new(&config.market)?;
+        let sign_in =
+            crate::signin::ProviderClient::new().map_err(|e| heepr_outbound::OutboundError::Other(e.to_string()))?;
         Ok(Self {
             store,
             policy,
@@ -152,6 +162,7 @@ impl AppState {
             clock,
             server_key,
             market,
+            sign_in,
         })
     }
 

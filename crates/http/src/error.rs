@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use heepr_domain::account::AccountError;
 use heepr_domain::agent::{ApprovalError, RegisterError, SetupLinkError};
 use heepr_domain::chat::ChatError;
+use heepr_domain::identity::SignInError;
 use heepr_domain::market::MarketError;
 use heepr_domain::review::ReviewError;
 use heepr_domain::{DomainError, Invalid};
@@ -97,6 +98,13 @@ pub(crate) struct Body<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+}
+
+/// A refused provider sign-in answers like one from the store.
+impl From<SignInError> for ApiError {
+    fn from(e: SignInError) -> Self {
+        Self::Store(StoreError::SignIn(e))
+    }
 }
 
 /// A domain refusal (e.g. a validated field) answers like one from the store.
@@ -232,6 +240,18 @@ impl ApiError {
                 };
                 (status, e.code(), None)
             }
+            Self::Store(StoreError::SignIn(e)) => {
+                let status = match e {
+                    SignInError::UnknownState => S::BAD_REQUEST,
+                    SignInError::NotVerified => S::UNAUTHORIZED,
+                    SignInError::EmailUnverified => S::FORBIDDEN,
+                    SignInError::NotLinked => S::NOT_FOUND,
+                    SignInError::LinkedElsewhere | SignInError::EmailInUse | SignInError::LastSignInMethod => {
+                        S::CONFLICT
+                    }
+                };
+                (status, e.code(), None)
+            }
             Self::Store(StoreError::Duplicate(_)) => (S::CONFLICT, "already_exists", None),
             Self::Store(StoreError::Contention) => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Store(_) | Self::Blocking(_) => (S::INTERNAL_SERVER_ERROR, "internal", None),
@@ -250,6 +270,7 @@ impl ApiError {
             Self::Store(StoreError::Support(e)) => e.to_string(),
             Self::Store(StoreError::Review(e)) => e.to_string(),
             Self::Store(StoreError::Account(e)) => e.to_string(),
+            Self::Store(StoreError::SignIn(e)) => e.to_string(),
             Self::Store(StoreError::Key(k)) => k.message().to_owned(),
             Self::Store(StoreError::Cursor(code)) => match *code {
                 "cursor_expired" => {

@@ -15,6 +15,7 @@ mod principal;
 mod ratelimit;
 mod request_id;
 mod routes;
+pub mod signin;
 mod skill;
 pub mod slow;
 pub mod upload;

@@ -214,6 +214,15 @@ pub struct Config {
     /// The model named in chat-completions requests.
     #[arg(long, env = "HEEPR_LLM_MODEL", default_value = "gpt-4o-mini", global = true)]
     pub llm_model: String,
+    /// Identity providers to sign in with, comma-separated names (none by default). Each
+    /// NAME reads `HEEPR_AUTH_<NAME>_CLIENT_ID`, `_CLIENT_SECRET`, and `_ISSUER` (OpenID
+    /// Connect) or, for `github`/`facebook` (or `_KIND=github|facebook`), optional
+    /// `_AUTH_URL`, `_TOKEN_URL`, `_API_URL`. `google` defaults its issuer.
+    #[arg(long, env = "HEEPR_AUTH_PROVIDERS", value_delimiter = ',', global = true)]
+    pub auth_providers: Vec<String>,
+    /// Where a successful provider sign-in sends the browser.
+    #[arg(long, env = "HEEPR_AUTH_FRONTEND_URL", default_value = "/", global = true)]
+    pub auth_frontend_url: String,
     /// Test hooks: `/api/test/clock` and `/api/test/timers`. Never in production.
     #[arg(long, env = "HEEPR_TEST_CLOCK", default_value_t = false, global = true, hide = true,
           action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = BoolishValueParser::new())]
@@ -333,6 +342,10 @@ impl Config {
             },
             market: self.market()?,
             metrics: self.metrics_bind.is_some(),
+            sign_in: heepr_http::signin::SignInConfig {
+                providers: crate::providers::from_env(&self.auth_providers, |k| std::env::var(k).ok())?,
+                frontend_url: self.auth_frontend_url.clone(),
+            },
             test_clock: self.test_clock,
             require_consent: self.require_consent,
         })

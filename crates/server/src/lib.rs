@@ -6,6 +6,7 @@ mod config;
 mod limits;
 mod logs;
 mod mail;
+mod providers;
 mod scheduler;
 mod sweep;
 mod webhooks;

@@ -80,7 +80,7 @@ pub async fn housekeeping(store: Store) {
                 let done = tokio::task::spawn_blocking(move || {
                     let now = chrono::Utc::now();
                     let events = store.purge_delivered_events(now - chrono::Duration::days(7))?;
-                    let sessions = store.purge_expired_sessions(now)?;
+                    let sessions = store.purge_expired_sessions(now)? + store.purge_expired_sign_ins(now)?;
                     let keys = store
                         .purge_idempotency_keys(now - chrono::Duration::days(heepr_store::idempotency::KEEP_DAYS))?;
                     // Rate-limit windows last at most an hour.

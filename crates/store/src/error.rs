@@ -34,6 +34,9 @@ pub enum StoreError {
     /// An account action was refused (a link, the current password).
     #[error(transparent)]
     Account(#[from] heepr_domain::account::AccountError),
+    /// A sign-in through an identity provider, a link or an unlink was refused.
+    #[error(transparent)]
+    SignIn(#[from] heepr_domain::identity::SignInError),
     /// A review or a reply was refused.
     #[error(transparent)]
     Review(#[from] heepr_domain::review::ReviewError),

@@ -19,6 +19,7 @@ mod event_wire;
 pub mod export;
 pub mod files;
 pub mod idempotency;
+pub mod identity;
 pub mod ledger;
 mod legacy;
 pub mod mail;

@@ -61,6 +61,21 @@ impl Store {
         starter: Points,
         now: DateTime<Utc>,
     ) -> Result<UserId> {
+        let (id, plan) = self.new_user_plan(new, consent, starter, now)?;
+        self.apply(&plan).map_err(email_race)?;
+        Ok(id)
+    }
+
+    /// The plan that creates a user (row, wallet, starter grant), for callers that add
+    /// their own rows to the same transaction (a provider identity). A taken email is
+    /// `Duplicate("email")`.
+    pub(crate) fn new_user_plan(
+        &self,
+        new: NewUser,
+        consent: Consent,
+        starter: Points,
+        now: DateTime<Utc>,
+    ) -> Result<(UserId, Plan)> {
         let id = UserId::from_unique(ulid());
         let email = new.email.trim().to_lowercase();
         let mut roles = vec![Role::Customer];
@@ -92,15 +107,18 @@ impl Store {
         if let Some(t) = &grant {
             plan.push(crate::plan::transfer(t, now));
         }
-        // Two signups with one email at once: the unique index decides.
-        self.apply(&plan).map_err(|e| match e {
-            StoreError::Database(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => StoreError::Duplicate("email"),
-            other => other,
-        })?;
-        Ok(id)
+        Ok((id, plan))
+    }
+}
+
+/// Two signups with one email at once: the unique index decides.
+pub(crate) fn email_race(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => StoreError::Duplicate("email"),
+        other => other,
     }
 }
 

@@ -3,6 +3,7 @@
 // `heepr-server`) as a child process on a random port, and talks HTTP to it.
 
 pub mod flow;
+pub mod idp;
 pub mod market;
 pub mod peer;
 pub mod smtp;

@@ -8,7 +8,7 @@ use crate::views::MeView;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
 use heepr_domain::account::decide_consent;
-use heepr_domain::{AccountRef, Email, Password, Points, SingleLine, limits};
+use heepr_domain::{AccountRef, Email, Password, Points, SingleLine, UserId, limits};
 use heepr_store::user::{NewUser, Role, UserRecord};
 use serde::Deserialize;
 
@@ -45,26 +45,31 @@ pub(crate) fn session_cookie(state: &AppState, token: String) -> Cookie<'static>
         .finish()
 }
 
+/// Mints a session for `user` and returns its cookie.
+pub(crate) async fn mint_session(state: &web::Data<AppState>, user: &UserId) -> Result<Cookie<'static>, ApiError> {
+    let secret =
+        heepr_auth::new_secret(heepr_auth::SecretKind::Session).map_err(|e| ApiError::Blocking(e.to_string()))?;
+    let now = state.now();
+    let expires = now + chrono::Duration::days(state.config.session_days);
+    let store = state.store.clone();
+    let id = user.clone();
+    let hash = secret.hash.clone();
+    blocking(move || Ok(store.create_session(&id, &hash, now, expires)?)).await?;
+    Ok(session_cookie(state, secret.plaintext))
+}
+
 /// Mints a session for `user` and answers with the cookie and the user.
 pub(crate) async fn start_session(
     state: &web::Data<AppState>,
     user: UserRecord,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let secret =
-        heepr_auth::new_secret(heepr_auth::SecretKind::Session).map_err(|e| ApiError::Blocking(e.to_string()))?;
-    let now = state.now();
-    let expires = now + chrono::Duration::days(state.config.session_days);
+    let cookie = mint_session(state, &user.id).await?;
     let store = state.store.clone();
     let id = user.id.clone();
-    let hash = secret.hash.clone();
-    let balance = blocking(move || {
-        store.create_session(&id, &hash, now, expires)?;
-        Ok(store.balance(&AccountRef::Wallet(id))?.get())
-    })
-    .await?;
+    let balance = blocking(move || Ok(store.balance(&AccountRef::Wallet(id))?.get())).await?;
     Ok(HttpResponse::build(status)
-        .cookie(session_cookie(state, secret.plaintext))
+        .cookie(cookie)
         .json(MeView::new(&user, balance)))
 }
 

@@ -1,6 +1,6 @@
 //! Every route, in one place. Each audience has its own module.
 
-mod account;
+pub(crate) mod account;
 mod agent;
 mod chat;
 pub mod market;
@@ -11,6 +11,7 @@ mod privacy;
 mod profile;
 mod public;
 mod reviews;
+mod signin;
 pub(crate) mod support;
 mod testing;
 
@@ -137,6 +138,44 @@ fn api(t: &mut Table<'_>) {
         "/auth/logout",
         account::logout,
         op("accounts", "Log out (ends this session)", Auth::Session).empty(204, "the session ended"),
+    )
+    .get(
+        "/auth/providers",
+        signin::providers,
+        op("accounts", "The identity providers one can sign in with", Auth::Public)
+            .json::<signin::ProviderList>(200, "the configured providers (none by default)"),
+    )
+    .get(
+        "/auth/{provider}/start",
+        signin::start,
+        op("accounts", "Start a sign-in (or, with `link=true` and a session, a link) at a provider", Auth::Public)
+            .about("Redirects to the provider's authorization URL (authorization code with PKCE; OIDC adds a nonce) and sets a short-lived `heepr_auth_state` cookie binding the flow to this browser.")
+            .query::<signin::StartQuery>()
+            .empty(302, "to the provider")
+            .errors(&[401]),
+    )
+    .get(
+        "/auth/{provider}/callback",
+        signin::callback,
+        op("accounts", "The provider's redirect back: signs in, links or creates the account", Auth::Public)
+            .about("On success sets the session cookie and redirects (303) to `HEEPR_AUTH_FRONTEND_URL`. A missing, forged, replayed or expired `state` is `auth_state_invalid` (400); a refused or unverifiable answer (code, ID token signature, issuer, audience, nonce) `auth_failed` (401); an unverified email `email_unverified` (403); an identity of another account, or a new account whose email is taken, 409. Nothing is written on any refusal.")
+            .query::<signin::CallbackQuery>()
+            .empty(303, "signed in: to the frontend, with the session cookie")
+            .errors(&[400, 401, 403, 409]),
+    )
+    .get(
+        "/me/identities",
+        signin::identities,
+        op("accounts", "My linked identity providers", Auth::Session)
+            .json::<signin::IdentityList>(200, "the linked identities and whether a password is set"),
+    )
+    .route(
+        actix_web::http::Method::DELETE,
+        "/me/identities/{provider}",
+        signin::unlink,
+        op("accounts", "Unlink an identity provider (not the last way to sign in)", Auth::Session)
+            .empty(204, "unlinked")
+            .errors(&[409]),
     )
     .get(
         "/me",

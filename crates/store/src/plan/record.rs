@@ -50,6 +50,8 @@ pub(crate) enum NewRow {
     SetupLink(crate::credentials::SetupLinkRow),
     /// A one-time account link (see `account`).
     AccountLink(crate::account::LinkRow),
+    /// A linked provider identity, or a sign-in in flight (see `identity`).
+    Identity(crate::identity::IdentityRow),
 }
 
 /// A targeted change to existing rows.
@@ -148,6 +150,8 @@ pub(crate) enum Change {
     SetupLink(crate::credentials::LinkChange),
     /// A change to a user's account; it refuses on its own (see `account`).
     Account(crate::account::AccountChange),
+    /// A sign-in taken once, an identity's sign-in recorded or unlinked (see `identity`).
+    Identity(crate::identity::IdentityChange),
 }
 
 impl Change {
@@ -164,7 +168,9 @@ impl Change {
             Self::UpdateTask { .. } => StoreError::Contention,
             Self::MarketWebhook { .. } | Self::RetryDelivery { .. } => StoreError::NotFound,
             Self::RevokeMarketKeys { .. } | Self::MarketOutcome { .. } | Self::ClaimAnswer { .. } => return None,
-            Self::Support(_) | Self::SetupLink(_) | Self::Notice(_) | Self::Account(_) => return None,
+            Self::Support(_) | Self::SetupLink(_) | Self::Identity(_) | Self::Notice(_) | Self::Account(_) => {
+                return None;
+            }
             Self::RetryEmail { .. } => StoreError::NotFound,
             Self::VoidBootstrapTokens { .. }
             | Self::RevokeApiKeys { .. }
@@ -203,6 +209,7 @@ pub(super) fn insert(c: &mut AnyConnection, row: &NewRow) -> Result<()> {
         NewRow::Support(r) => crate::support::rows::insert(c, r)?,
         NewRow::SetupLink(r) => return crate::credentials::insert_link(c, r),
         NewRow::AccountLink(r) => return crate::account::insert_link(c, r),
+        NewRow::Identity(r) => return crate::identity::insert(c, r),
     };
     Ok(())
 }
@@ -221,6 +228,7 @@ pub(super) fn change(c: &mut AnyConnection, ch: &Change) -> Result<()> {
             .execute(c)?,
         Change::SetupLink(l) => return crate::credentials::change_link(c, l),
         Change::Account(a) => return crate::account::change(c, a),
+        Change::Identity(ch) => return crate::identity::change(c, ch),
         Change::AgentSettings {
             id,
             expected_version,

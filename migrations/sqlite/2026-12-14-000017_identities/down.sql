@@ -1,0 +1,2 @@
+DROP TABLE auth_pending;
+DROP TABLE user_identities;
