@@ -75,6 +75,9 @@ pub enum ApiError {
         /// Human message.
         message: &'static str,
     },
+    /// The file store (an object store) failed or did not answer.
+    #[error("file storage is unavailable; retry later")]
+    StorageUnavailable,
     /// A blocking task failed to run (pool shut down).
     #[error("background task failed: {0}")]
     Blocking(String),
@@ -148,6 +151,7 @@ impl ApiError {
             Self::BodyStalled(_) => (S::REQUEST_TIMEOUT, "request_timeout", None),
             Self::UploadsBusy => (S::SERVICE_UNAVAILABLE, "busy", None),
             Self::Unavailable { code, .. } => (S::SERVICE_UNAVAILABLE, code, None),
+            Self::StorageUnavailable => (S::SERVICE_UNAVAILABLE, "storage_unavailable", None),
             Self::Store(StoreError::Domain(d)) => {
                 let status = match d {
                     DomainError::InvalidState { .. } | DomainError::AgentPaused => S::CONFLICT,

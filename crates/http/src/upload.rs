@@ -128,10 +128,11 @@ impl Upload {
         self.fields.get(name).and_then(|v| v.first()).map(String::as_str)
     }
 
-    /// Removes every stored file (the command that needed them failed).
+    /// Removes every stored file (the command that needed them failed). The deletions
+    /// are started, not awaited: the answer does not wait for the store.
     pub fn discard(&self, blobs: &dyn BlobStore) {
         for f in &self.files {
-            let _ = blobs.delete(&f.key);
+            drop(blobs.delete(&f.key));
         }
     }
 }
@@ -340,9 +341,10 @@ async fn read_parts(
     // its row no longer than the command that writes it (the orphan sweep counts on it).
     for (guard, file) in temps.iter_mut().zip(&up.files) {
         if let Some(temp) = &guard.0 {
-            blobs
-                .commit(temp, &file.key)
-                .map_err(|e| ApiError::Blocking(e.to_string()))?;
+            if let Err(e) = blobs.commit(temp, &file.key).await {
+                tracing::warn!(key = %file.key, error = %e, "storing an upload failed");
+                return Err(ApiError::StorageUnavailable);
+            }
             guard.0 = None;
         }
     }

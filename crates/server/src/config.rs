@@ -4,6 +4,7 @@ use crate::ServerError;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use heepr_http::HttpConfig;
+use heepr_store::storage::{BlobStore, LocalDisk, ObjectBlobs, ObjectStoreSettings};
 use heepr_store::{Store, StoreConfig};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -179,6 +180,37 @@ pub struct Config {
     /// must use the same key (default: <data dir>/secret.key).
     #[arg(long, env = "HEEPR_SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<PathBuf>,
+    /// An S3-compatible object store for uploaded files, `s3://bucket[/prefix]`
+    /// (unset: local disk under the data directory). Every instance of a deployment
+    /// on more than one machine needs the same store.
+    #[arg(long, env = "HEEPR_OBJECT_STORE_URL", global = true)]
+    pub object_store_url: Option<String>,
+    /// The store's endpoint, `http(s)://host[:port]`, for S3-compatible servers other
+    /// than AWS (MinIO, Garage, Ceph…); path-style requests.
+    #[arg(long, env = "HEEPR_OBJECT_STORE_ENDPOINT", global = true)]
+    pub object_store_endpoint: Option<String>,
+    /// The store's region (default: AWS_REGION, else us-east-1).
+    #[arg(long, env = "HEEPR_OBJECT_STORE_REGION", global = true)]
+    pub object_store_region: Option<String>,
+    /// Access key id (default: AWS_ACCESS_KEY_ID).
+    #[arg(
+        long,
+        env = "HEEPR_OBJECT_STORE_ACCESS_KEY_ID",
+        global = true,
+        hide_env_values = true
+    )]
+    pub object_store_access_key_id: Option<String>,
+    /// Secret access key (default: AWS_SECRET_ACCESS_KEY).
+    #[arg(
+        long,
+        env = "HEEPR_OBJECT_STORE_SECRET_ACCESS_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub object_store_secret_access_key: Option<String>,
+    /// Seconds to connect to the object store, and to retry one call of it.
+    #[arg(long, env = "HEEPR_OBJECT_STORE_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub object_store_timeout_secs: u64,
     /// Credits an open AgentMarket registration gets from the mint.
     #[arg(long, env = "HEEPR_AM_SIGNUP_CREDITS", default_value_t = 100, global = true)]
     pub am_signup_credits: i64,
@@ -244,6 +276,30 @@ impl Config {
             tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "the server key file is readable by others than its owner; chmod 600 it");
         }
         Ok(loaded.key)
+    }
+
+    /// The file store: local disk under the data directory, or the object store of
+    /// `HEEPR_OBJECT_STORE_URL` (checked to answer before the server starts).
+    pub fn blobs(&self) -> Result<std::sync::Arc<dyn BlobStore>, ServerError> {
+        let data_dir = |cause| ServerError::DataDir {
+            dir: self.data_dir.display().to_string(),
+            cause,
+        };
+        let Some(url) = &self.object_store_url else {
+            return Ok(std::sync::Arc::new(LocalDisk::new(&self.data_dir).map_err(data_dir)?));
+        };
+        let settings = ObjectStoreSettings {
+            url: url.clone(),
+            endpoint: self.object_store_endpoint.clone(),
+            region: self.object_store_region.clone(),
+            access_key_id: self.object_store_access_key_id.clone(),
+            secret_access_key: self.object_store_secret_access_key.clone(),
+            timeout: Duration::from_secs(self.object_store_timeout_secs),
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(data_dir)?;
+        let blobs = ObjectBlobs::connect(&settings, &self.data_dir)
+            .map_err(|e| ServerError::Config(format!("object store: {e}")))?;
+        Ok(std::sync::Arc::new(blobs))
     }
 
     /// Creates the data directory, opens the database and applies migrations.

@@ -69,13 +69,8 @@ fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let policy = heepr_domain::Policy::default();
     let scheduler_every = cfg.scheduler_every();
     let server_key = std::sync::Arc::new(cfg.server_key()?);
-    let blobs: std::sync::Arc<dyn heepr_store::storage::BlobStore> =
-        std::sync::Arc::new(heepr_store::storage::LocalDisk::new(&cfg.data_dir).map_err(|cause| {
-            ServerError::DataDir {
-                dir: cfg.data_dir.display().to_string(),
-                cause,
-            }
-        })?);
+    let blobs = cfg.blobs()?;
+    tracing::info!(files = %blobs.describe(), "file storage ready");
     sweep::start(store.clone(), blobs.clone());
     // Webhooks get a client of their own (its own connection pool), under the same
     // policy as the board's other calls to agents' URLs.

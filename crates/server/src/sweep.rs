@@ -1,6 +1,6 @@
 //! Crash leftovers, cleared at start: temp files of uploads whose process died (a
-//! crash, `kill -9`), and blobs that no file row points at — written for a command
-//! that never committed. A blob is only an orphan once it is older than
+//! crash, `kill -9`), and blobs — files on local disk or objects in the object store —
+//! that no file row points at, written for a command that never committed. A blob is only an orphan once it is older than
 //! [`ORPHAN_AGE`]: another instance may have just written it and be about to commit
 //! its row.
 
@@ -30,14 +30,20 @@ pub fn start(store: Store, blobs: Arc<dyn BlobStore>) {
 
 fn sweep(store: &Store, blobs: &dyn BlobStore) -> Result<(usize, usize), String> {
     let temp = blobs.sweep_temp().map_err(|e| format!("temp files: {e}"))?;
+    // The store's calls are futures (an object store answers over the network); this
+    // thread waits for them on a small runtime of its own.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
     let cutoff = SystemTime::now() - ORPHAN_AGE;
-    let old = blobs
-        .keys_older_than(cutoff)
+    let old = rt
+        .block_on(blobs.keys_older_than(cutoff))
         .map_err(|e| format!("listing blobs: {e}"))?;
     let kept = store.keys_with_rows(&old).map_err(|e| format!("file rows: {e}"))?;
     let mut orphans = 0;
     for key in old.iter().filter(|k| !kept.contains(*k)) {
-        match blobs.delete(key) {
+        match rt.block_on(blobs.delete(key)) {
             Ok(()) => orphans += 1,
             Err(e) => tracing::warn!(key, error = %e, "could not delete an orphan blob"),
         }

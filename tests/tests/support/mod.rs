@@ -5,6 +5,7 @@
 pub mod flow;
 pub mod market;
 pub mod peer;
+pub mod s3;
 pub mod smtp;
 
 use heepr_store::testing::TestDb;

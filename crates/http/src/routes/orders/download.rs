@@ -27,25 +27,15 @@ pub(super) async fn download(
     let id = order_id(&id)?;
     let store = state.store.clone();
     let blobs = state.blobs.clone();
-    let (rec, f) = blocking(move || {
-        let rec = store.order_file(&id, &file, &who)?;
-        let f = blobs.open(&rec.storage_key).map_err(|_| ApiError::NotFound)?;
-        Ok((rec, f))
-    })
-    .await?;
-    let file = tokio::fs::File::from_std(f);
-    let stream = futures_util::stream::unfold(file, |mut file| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 64 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(web::Bytes::from(buf)), file))
-            }
-            Err(e) => Some((Err(e), file)),
+    let rec = blocking(move || Ok(store.order_file(&id, &file, &who)?)).await?;
+    let stream = match blobs.open(&rec.storage_key).await {
+        Ok(stream) => stream,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::NotFound),
+        Err(e) => {
+            tracing::warn!(key = %rec.storage_key, error = %e, "opening a stored file failed");
+            return Err(ApiError::StorageUnavailable);
         }
-    });
+    };
     let ascii: String = rec
         .name
         .chars()
@@ -63,8 +53,5 @@ pub(super) async fn download(
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Content-Security-Policy", "default-src 'none'; sandbox"))
         .insert_header(("X-Heepr-Sha256", rec.sha256.clone()))
-        .body(actix_web::body::SizedStream::new(
-            rec.bytes.max(0) as u64,
-            Box::pin(stream),
-        )))
+        .body(actix_web::body::SizedStream::new(rec.bytes.max(0) as u64, stream)))
 }

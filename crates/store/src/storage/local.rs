@@ -1,27 +1,10 @@
-//! Where uploaded files live: a private root on local disk, behind a small trait so
-//! an object store can replace it. Stored names are ids, never user-supplied names.
+//! Files on this machine's disk, under the data directory.
 
+use super::{BlobStore, ByteStream, bad_key, file_stream, valid_key};
+use futures_util::future::{BoxFuture, FutureExt, ready};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-/// A place for file contents.
-pub trait BlobStore: Send + Sync {
-    /// A directory on the same filesystem for uploads in progress (this process's own).
-    fn temp_dir(&self) -> PathBuf;
-    /// Moves a finished upload into the store and returns its key.
-    fn commit(&self, temp: &Path, key: &str) -> io::Result<()>;
-    /// Opens a stored file for reading.
-    fn open(&self, key: &str) -> io::Result<std::fs::File>;
-    /// Removes a stored file (missing is fine).
-    fn delete(&self, key: &str) -> io::Result<()>;
-    /// Removes the temp files left by processes that are gone (a crash, a kill);
-    /// uploads in flight in a live process, this one or another, are left alone.
-    /// Returns how many files were removed.
-    fn sweep_temp(&self) -> io::Result<usize>;
-    /// Keys of stored files last written before `cutoff`.
-    fn keys_older_than(&self, cutoff: SystemTime) -> io::Result<Vec<String>>;
-}
 
 /// Files under `<data dir>/files/<key[-2..]>/<key>`; uploads in progress under
 /// `<data dir>/files/tmp/<process>/`, a directory only the process holding the lock
@@ -37,10 +20,6 @@ pub struct LocalDisk {
 
 const TEMP: &str = "tmp";
 const LOCK_EXT: &str = "lock";
-
-fn valid_key(key: &str) -> bool {
-    key.len() >= 4 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
 
 fn lock(file: &std::fs::File) -> io::Result<bool> {
     // Called through the trait: std's inherent `File::try_lock` is newer than the MSRV.
@@ -99,7 +78,7 @@ impl LocalDisk {
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
         if !valid_key(key) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad storage key"));
+            return Err(bad_key());
         }
         Ok(self.root.join(&key[key.len() - 2..]).join(key))
     }
@@ -110,20 +89,23 @@ impl BlobStore for LocalDisk {
         self.temp.clone()
     }
 
-    fn commit(&self, temp: &Path, key: &str) -> io::Result<()> {
-        let dest = self.path(key)?;
-        if let Some(dir) = dest.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::rename(temp, dest)
+    fn commit(&self, temp: &Path, key: &str) -> BoxFuture<'static, io::Result<()>> {
+        let moved = self.path(key).and_then(|dest| {
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::rename(temp, dest)
+        });
+        ready(moved).boxed()
     }
 
-    fn open(&self, key: &str) -> io::Result<std::fs::File> {
-        std::fs::File::open(self.path(key)?)
+    fn open(&self, key: &str) -> BoxFuture<'static, io::Result<ByteStream>> {
+        let path = self.path(key);
+        async move { Ok(file_stream(tokio::fs::File::open(path?).await?)) }.boxed()
     }
 
-    fn delete(&self, key: &str) -> io::Result<()> {
-        gone_ok(std::fs::remove_file(self.path(key)?))
+    fn delete(&self, key: &str) -> BoxFuture<'static, io::Result<()>> {
+        ready(self.path(key).and_then(|p| gone_ok(std::fs::remove_file(p)))).boxed()
     }
 
     fn sweep_temp(&self) -> io::Result<usize> {
@@ -166,7 +148,17 @@ impl BlobStore for LocalDisk {
         Ok(removed)
     }
 
-    fn keys_older_than(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
+    fn keys_older_than(&self, cutoff: SystemTime) -> BoxFuture<'static, io::Result<Vec<String>>> {
+        ready(self.keys_before(cutoff)).boxed()
+    }
+
+    fn describe(&self) -> String {
+        format!("local disk {}", self.root.display())
+    }
+}
+
+impl LocalDisk {
+    fn keys_before(&self, cutoff: SystemTime) -> io::Result<Vec<String>> {
         let mut keys = Vec::new();
         for shard in std::fs::read_dir(&self.root)? {
             let shard = shard?;
@@ -191,6 +183,7 @@ impl BlobStore for LocalDisk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
     use std::time::Duration;
 
     fn scratch() -> PathBuf {
@@ -228,12 +221,17 @@ mod tests {
         for key in ["old_key_01", "new_key_02"] {
             let t = disk.temp_dir().join(key);
             std::fs::write(&t, b"x").unwrap();
-            disk.commit(&t, key).unwrap();
+            disk.commit(&t, key).now_or_never().unwrap().unwrap();
         }
         let old = std::time::SystemTime::now() - Duration::from_secs(7200);
-        disk.open("old_key_01").unwrap().set_modified(old).unwrap();
+        let f = std::fs::File::options()
+            .write(true)
+            .open(disk.path("old_key_01").unwrap())
+            .unwrap();
+        f.set_modified(old).unwrap();
         let cutoff = std::time::SystemTime::now() - Duration::from_secs(3600);
-        assert_eq!(disk.keys_older_than(cutoff).unwrap(), vec!["old_key_01".to_owned()]);
+        let keys = disk.keys_older_than(cutoff).now_or_never().unwrap().unwrap();
+        assert_eq!(keys, vec!["old_key_01".to_owned()]);
         std::fs::remove_dir_all(&data).unwrap();
     }
 }
