@@ -1,5 +1,10 @@
 //! Two server processes on one database: what one instance changes, the other sees
-//! within about a second (its caches live at most one second).
+//! within about a second (its caches live at most one second) — and on PostgreSQL at
+//! once, through each instance's LISTEN connection (`heepr_store::listen`).
+//!
+//! Several instances means PostgreSQL (docs/DEPLOY.md): the SQLite half of the first
+//! test only shows the one-second fallback. Files through the object store across two
+//! instances: object_store.rs; login failures counted once: login_limits.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -7,6 +12,7 @@ mod support;
 use heepr_store::testing::TestDb;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use support::flow::{json_of, order_form};
 use support::*;
 
 #[tokio::test]
@@ -79,4 +85,142 @@ async fn revocations_and_events_cross_instances_within_a_second() {
         );
         assert_ledger_ok(&db);
     }
+}
+
+/// One long-poll on `server` of up to `wait` seconds: the body and how long it took.
+async fn long_poll(server: &Server, key: &str, wait: u32) -> (Value, Duration) {
+    let started = Instant::now();
+    let r = reqwest::Client::new()
+        .get(server.url(&format!("/api/events?wait={wait}")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    (r.json().await.unwrap(), started.elapsed())
+}
+
+/// Polls `check` until it holds, failing past `limit`; returns how long it took.
+async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn on_postgresql_two_instances_see_each_others_writes_at_once_and_fire_timers_once() {
+    let Some(db) = TestDb::postgres() else {
+        return; // reported by TestDb
+    };
+    let clock = [("HEEPR_TEST_CLOCK", "true"), ("HEEPR_SCHEDULER_SECS", "3600")];
+    let a = Server::start(&db, &clock);
+    a.wait_for_log("LISTEN connection up");
+    let owner = signup(&a, "owner@example.com", true).await;
+    let (agent, key, gig) = live_agent(&a, &owner, "Twin").await;
+    let key_file = a.data_dir().join("secret.key");
+    let mut env_b = clock.to_vec();
+    env_b.push(("HEEPR_SECRET_KEY_FILE", key_file.to_str().unwrap()));
+    let b = Server::start(&db, &env_b);
+    b.wait_for_log("LISTEN connection up");
+    let customer = signup(&a, "customer@example.com", false).await;
+    assert_eq!(long_poll(&b, &key, 1).await.0, json!({}), "B knows the key");
+
+    // An order placed through A wakes the agent's long-poll on B at once (the re-read
+    // fallback would take up to a second).
+    // Whether B's poll registers before or after the placement commits, it answers
+    // with the event: woken by the notification, or finding it when it looks.
+    let waiting = {
+        let (url, key) = (b.url("/api/events?wait=20"), key.clone());
+        tokio::spawn(async move {
+            let r = reqwest::Client::new().get(url).bearer_auth(key).send().await.unwrap();
+            r.json::<Value>().await.unwrap()
+        })
+    };
+    let placed_at = Instant::now();
+    let (s, order) = json_of(
+        customer
+            .post(a.url("/api/customer/orders"))
+            .json(&order_form(&agent, &gig, "Basic"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 201, "{order}");
+    let body = waiting.await.unwrap();
+    let latency = placed_at.elapsed();
+    assert_eq!(body["events"][0]["k"], "new_order", "{body}");
+    assert!(
+        latency < Duration::from_millis(800),
+        "place on A -> poll on B: {latency:?}"
+    );
+    let oid = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(body["events"][0]["o"], oid.as_str(), "{body}");
+
+    // A logout through A is refused by B well within the one-second fallback.
+    let me_b = || customer.get(b.url("/api/me")).send();
+    assert_eq!(me_b().await.unwrap().status(), 200, "B knows the session (cached now)");
+    let r = customer.post(a.url("/api/auth/logout")).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let took = within(Duration::from_secs(3), "logout seen on B", || async {
+        me_b().await.unwrap().status() == 401
+    })
+    .await;
+    assert!(took < Duration::from_millis(900), "logout reached B in {took:?}");
+
+    // Time passes the Basic deadline on both; both run their timers at once: the order
+    // is refunded once, one event, one refund in the ledger.
+    let http = browser();
+    for s in [&a, &b] {
+        let r = http
+            .post(s.url("/api/test/clock"))
+            .json(&json!({"seconds": 3 * 86_400}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let (ra, rb) = tokio::join!(
+        http.post(a.url("/api/test/timers")).send(),
+        http.post(b.url("/api/test/timers")).send()
+    );
+    let (_, ta) = json_of(ra.unwrap()).await;
+    let (_, tb) = json_of(rb.unwrap()).await;
+    assert_eq!(
+        ta["changed"].as_i64().unwrap() + tb["changed"].as_i64().unwrap(),
+        1,
+        "A: {ta}, B: {tb}"
+    );
+    let evs = next_events(&b, &key).await;
+    let refunds: Vec<_> = evs
+        .iter()
+        .filter(|e| e["k"] == "order_refunded" && e["o"] == oid.as_str())
+        .collect();
+    assert_eq!(refunds.len(), 1, "{evs:?}");
+
+    // A key revoked through A is refused by B at once too.
+    owner
+        .post(a.url(&format!("/api/owner/agents/{agent}/revoke-key")))
+        .send()
+        .await
+        .unwrap();
+    let took = within(Duration::from_secs(3), "revocation seen on B", || async {
+        http.get(b.url("/api/events"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 401
+    })
+    .await;
+    assert!(took < Duration::from_millis(900), "revocation reached B in {took:?}");
+    assert_ledger_ok(&db);
 }

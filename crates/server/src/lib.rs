@@ -64,6 +64,9 @@ pub fn cli_main() -> ExitCode {
 
 fn serve(cfg: Config) -> Result<ExitCode, ServerError> {
     let store = cfg.open_store()?;
+    // One connection of its own (retried in the background), so another instance's write
+    // is seen here at once: it does not delay the start.
+    store.listen_to_other_instances()?;
     let mut http = cfg.http()?;
     limits::fit_open_files(&mut http, cfg.db_pool);
     let policy = heepr_domain::Policy::default();

@@ -3,6 +3,7 @@
 
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
+use crate::listen::Stale;
 use crate::mail::{self, NewEmail};
 use crate::plan::Plan;
 use crate::plan::record::{AgentRow, Change, NewRow};
@@ -278,9 +279,9 @@ impl Store {
                 price_max,
                 at: naive(now),
             });
+            plan.makes_stale(Stale::Agent(id.to_owned()));
             self.apply(&plan)
         })?;
-        self.cache.forget_agent(id);
         self.read(|c| load(c, id))
     }
 
@@ -307,9 +308,9 @@ impl Store {
                 optional: false,
                 at: naive(now),
             });
+            plan.makes_stale(Stale::Agent(id.to_owned()));
             self.apply(&plan)
         })?;
-        self.cache.forget_agent(id);
         self.read(|c| load(c, id))
     }
 }

@@ -1,7 +1,9 @@
 //! Process-local caches for the hot paths: key hash → principal, per agent "is anything
 //! undelivered" (the idle poll), and session → user (every cookie request). Entries are dropped by writes made through
-//! this process at once, and live at most [`TTL`] so writes made by *another* instance
-//! (several servers on one PostgreSQL) are seen within about a second.
+//! this process at once, by other instances' writes at once too while the LISTEN
+//! connection is up (`crate::listen`), and live at most [`TTL`] so writes made by
+//! *another* instance (several servers on one PostgreSQL) are seen within about a second
+//! even while it is down.
 //!
 //! Beside them, the long-polls waiting for an agent's events ([`Wakeups`]): a write that
 //! gave an agent events wakes its waiting polls when it voids the agent's watermark
@@ -75,6 +77,10 @@ impl<V: Clone> TtlMap<V> {
         self.map.write().unwrap_or_else(|p| p.into_inner()).remove(k);
     }
 
+    fn clear(&self) {
+        self.map.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     fn retain(&self, keep: impl Fn(&V) -> bool) {
         self.map
             .write()
@@ -146,6 +152,9 @@ pub(crate) struct Caches {
     /// order id → the order (and version) as this process last wrote it (see
     /// [`Caches::order`])
     orders: TtlMap<Stored>,
+    /// Whether this instance's LISTEN connection is up (`crate::listen`): other
+    /// instances' writes then void entries at once, and the sweeper reads nothing.
+    listening: AtomicBool,
 }
 
 impl Default for Caches {
@@ -159,11 +168,41 @@ impl Default for Caches {
             agents: TtlMap::default(),
             heartbeats: Default::default(),
             orders: TtlMap::new(ORDER_TTL, MAX_ORDERS),
+            listening: AtomicBool::new(false),
         }
     }
 }
 
 impl Caches {
+    /// Notes whether the LISTEN connection is up; returns whether it was.
+    pub(crate) fn set_listening(&self, up: bool) -> bool {
+        self.listening.swap(up, Ordering::SeqCst)
+    }
+
+    /// Whether other instances' writes reach this one at once (the LISTEN connection).
+    pub(crate) fn listening(&self) -> bool {
+        self.listening.load(Ordering::SeqCst)
+    }
+
+    /// Forgets every entry another instance's write may have made stale, and wakes
+    /// every waiting long-poll (they look again): after a LISTEN outage, or when a
+    /// notification was too long to list its entries.
+    pub(crate) fn forget_everything(&self) {
+        self.keys.clear();
+        self.market_keys.clear();
+        self.sessions.clear();
+        self.agents.clear();
+        {
+            let epoch = self.watermarks.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut w = self.watermarks.map.write().unwrap_or_else(|p| p.into_inner());
+            w.marks.clear();
+            w.cleared_at = epoch;
+        }
+        for w in self.wakeups.lock().values() {
+            w.tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
     pub(crate) fn key(&self, hash: &str) -> Option<KeyAnswer> {
         self.keys.get(hash, |_| true)
     }

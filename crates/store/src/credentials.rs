@@ -6,6 +6,7 @@
 use crate::Store;
 use crate::agent::{AgentRecord, load, load_owned};
 use crate::error::{Result, StoreError};
+use crate::listen::Stale;
 use crate::mail::{self, NewEmail};
 use crate::plan::Plan;
 use crate::plan::record::{ApiKeyRow, ApprovalRow, BootstrapTokenRow, Change, NewRow};
@@ -188,8 +189,8 @@ impl Store {
             created_at: naive(now),
             expires_at: naive(now + Duration::hours(SETUP_LINK_TTL_HOURS)),
         }));
+        plan.makes_stale(Stale::Agent(agent_id.clone()));
         self.apply(&plan)?;
-        self.cache.forget_agent(&agent_id);
         self.read(|c| load(c, &agent_id))
     }
 
@@ -258,8 +259,8 @@ impl Store {
         }));
         plan.insert(new_approval(&a.id, owner, ApprovalPurpose::Bootstrap, code_hash, now));
         plan.insert(mail::row(email, now));
+        plan.makes_stale(Stale::Agent(agent.to_owned()));
         self.apply(&plan)?;
-        self.cache.forget_agent(agent);
         Ok(a)
     }
 
@@ -310,9 +311,9 @@ impl Store {
             created_at: naive(now),
             expires_at: key_ttl.map(|t| naive(now + t)),
         }));
+        plan.makes_stale(Stale::Agent(id.to_string()));
         self.apply(&plan)
             .map_err(|e| lost_race(e, RegisterError::Used.into()))?;
-        self.cache.forget_agent(id.as_str());
         Ok(id)
     }
 
@@ -327,8 +328,8 @@ impl Store {
             agent_id: agent.to_owned(),
             at: naive(now),
         });
+        plan.makes_stale(Stale::Agent(agent.to_owned()));
         self.apply(&plan)?;
-        self.cache.forget_agent(agent);
         Ok(live > 0)
     }
 

@@ -18,6 +18,7 @@ pub mod files;
 pub mod idempotency;
 pub mod ledger;
 mod legacy;
+mod listen;
 pub mod mail;
 pub mod market;
 mod migrate;
@@ -62,6 +63,10 @@ pub struct Store {
     /// The public base URL agent events link to (see [`Store::set_base_url`]); shared
     /// by every clone.
     base_url: Arc<RwLock<Arc<str>>>,
+    /// The database, for the LISTEN connection ([`Store::listen_to_other_instances`]).
+    target: DbTarget,
+    /// This instance's name in its notifications (it skips its own).
+    instance: Arc<str>,
 }
 
 /// How to open a [`Store`].
@@ -106,7 +111,33 @@ impl Store {
             sqlite_writer,
             cache: Arc::new(cache::Caches::default()),
             base_url: Arc::new(RwLock::new(Arc::from(""))),
+            target,
+            instance: Arc::from(ulid()),
         })
+    }
+
+    /// On PostgreSQL, starts this instance's LISTEN connection (`listen`): what other
+    /// instances' writes make stale is dropped here at once, and their events wake the
+    /// long-polls waiting here. Until it is up, and whenever it is down, caches hold
+    /// entries for a second and the long-poll sweeper re-reads once a second. Nothing
+    /// to do on SQLite (one instance). A server calls it once; a store that is never
+    /// shared by another process need not.
+    pub fn listen_to_other_instances(&self) -> Result<()> {
+        match &self.target {
+            DbTarget::Postgres(url) => listen::start(url, self.instance.to_string(), Arc::downgrade(&self.cache)),
+            DbTarget::Sqlite(_) => Ok(()),
+        }
+    }
+
+    /// This instance's name: in its notifications, and its LISTEN connection's
+    /// `application_name` is `heepr-listen-<name>`.
+    pub fn instance_name(&self) -> &str {
+        &self.instance
+    }
+
+    /// Whether this instance's LISTEN connection is up (for tests and metrics).
+    pub fn hears_other_instances(&self) -> bool {
+        self.cache.listening()
     }
 
     /// Sets the public base URL (`https://heepr.example`, no trailing slash) that the
@@ -170,12 +201,21 @@ impl Store {
     /// writer, or on PostgreSQL as one `heepr_apply_v2` call outside any explicit
     /// transaction (the call commits on its own), or, for plans with steps that
     /// function does not know, statement by statement in one transaction.
+    ///
+    /// What the plan makes stale in the caches is dropped here once it committed, and
+    /// on PostgreSQL every other instance is told in the same transaction (`listen`).
     pub(crate) fn apply(&self, plan: &plan::Plan) -> Result<()> {
+        let stale = plan.stale();
+        let note = (self.sqlite_writer.is_none() && !stale.is_empty()).then(|| listen::payload(&self.instance, &stale));
+        let note = note.as_deref();
         match &self.sqlite_writer {
             Some(writer) => writer.run(|c| plan.apply(c)),
-            None if plan.in_server() => self.with_conn(|c| plan.apply(c)),
-            None => self.in_transaction(|c| plan.apply(c)),
+            None if plan.in_server() => self.with_conn(|c| plan.apply_notifying(c, note)),
+            None => self.in_transaction(|c| plan.apply_notifying(c, note)),
         }?;
+        for s in &stale {
+            s.forget(&self.cache);
+        }
         plan.record_metrics();
         Ok(())
     }

@@ -66,7 +66,6 @@ impl Store {
             order: o.clone(),
             version: 0,
         });
-        self.cache.forget_events(o.agent.as_str());
     }
 
     /// Loads an order.
@@ -185,7 +184,6 @@ impl Store {
         .map(|(after, changed)| {
             if changed {
                 self.cache.put_order(&after);
-                self.cache.forget_events(after.order.agent.as_str());
             }
             (after.order, changed)
         })

@@ -3,8 +3,9 @@
 //! An idle poll (nothing pending, key and watermark cached) touches no database: the
 //! heartbeat is recorded in memory and flushed in batches by the server. A long-poll
 //! (`?wait=`) waits on an [`EventWait`]: a wake-up in memory, fired after the commit of a
-//! write through this process that gave the agent events, and by [`Store::sweep_waiting`]
-//! for writes made by other instances.
+//! write through this process that gave the agent events, by a notification of another
+//! instance's write (`listen`, PostgreSQL), and — while that connection is down — by
+//! [`Store::sweep_waiting`].
 
 use crate::error::{KeyReject, Result, StoreError};
 use crate::prepared::KeepPrepared;
@@ -144,6 +145,11 @@ impl Store {
         let Some(waiting) = self.cache.waiting_agents() else {
             return Ok(false);
         };
+        if self.cache.listening() {
+            // Other instances' writes wake the polls here themselves (`listen`): the
+            // re-read is only the fallback while that connection is down.
+            return Ok(true);
+        }
         for chunk in waiting.chunks(SWEEP_CHUNK) {
             let pending: Vec<String> = self.query(|c| {
                 Ok(agents::table

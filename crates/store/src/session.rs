@@ -2,6 +2,7 @@
 
 use crate::Store;
 use crate::error::Result;
+use crate::listen::Stale;
 use crate::plan::Plan;
 use crate::plan::record::{Change, NewRow, SessionRow};
 use crate::rows::naive;
@@ -66,9 +67,10 @@ impl Store {
         plan.change(Change::EndSession {
             token_hash: token_hash.to_owned(),
         });
+        // Forgotten after the delete (`Store::apply`): a request racing the logout
+        // cannot re-cache the session.
+        plan.makes_stale(Stale::Session(token_hash.to_owned()));
         self.apply(&plan)?;
-        // After the delete: a request racing the logout cannot re-cache the session.
-        self.cache.forget_session(token_hash);
         Ok(())
     }
 

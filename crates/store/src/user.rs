@@ -1,6 +1,7 @@
 //! Users and (for now, minimal) agents.
 
 use crate::error::{Result, StoreError};
+use crate::listen::Stale;
 use crate::plan::Plan;
 use crate::plan::record::{AccountRow, Change, NewRow, UserRow};
 use crate::rows::naive;
@@ -178,8 +179,9 @@ impl Store {
                 id: id.to_string(),
                 roles: user.roles.join(","),
             });
+            plan.makes_stale(Stale::User(id.to_string()));
             self.apply(&plan)?;
         }
-        Ok(user).inspect(|u| self.cache.forget_user(u.id.as_str()))
+        Ok(user)
     }
 }

@@ -3,6 +3,7 @@
 use super::rows::{MarketAgentRow, MarketKeyRow, caps_from_json, caps_json, caps_match, utc};
 use super::{MarketPrincipal, Page, Paid};
 use crate::error::{Result, StoreError};
+use crate::listen::Stale;
 use crate::plan::record::{Change, NewRow};
 use crate::plan::{self, Plan};
 use crate::rows::naive;
@@ -254,8 +255,8 @@ impl Store {
             agent_id: agent.to_string(),
             created_at: naive(now),
         }));
+        p.makes_stale(Stale::MarketKeys(agent.to_string()));
         self.apply(&p)?;
-        self.cache.forget_market_keys(agent.as_str());
         Ok(())
     }
 

@@ -21,6 +21,7 @@ use crate::connection::AnyConnection;
 use crate::error::Result;
 use crate::event_wire;
 use crate::idempotency::ClaimRow;
+use crate::listen::Stale;
 use crate::rows::{OrderRow, naive};
 use crate::schema::{deliveries, files, notifications, reviews};
 use crate::ulid;
@@ -42,6 +43,10 @@ pub(crate) use postgres::install as install_applier;
 #[serde(transparent)]
 pub(crate) struct Plan {
     steps: Vec<Step>,
+    /// Cache entries the plan makes stale besides its events' agents (see
+    /// [`Plan::stale`]); every instance drops them once it commits.
+    #[serde(skip)]
+    also_stale: Vec<Stale>,
 }
 
 /// One write. Serialized (tag `t`) as the argument of `heepr_apply`.
@@ -235,6 +240,31 @@ impl Plan {
         Ok(())
     }
 
+    /// Notes that the plan makes `entry` stale in every instance's caches.
+    pub(crate) fn makes_stale(&mut self, entry: Stale) {
+        self.also_stale.push(entry);
+    }
+
+    /// What the plan makes stale once committed: the agents it gives events, and what
+    /// [`Plan::makes_stale`] noted.
+    pub(crate) fn stale(&self) -> Vec<Stale> {
+        let mut out: Vec<Stale> = Vec::new();
+        for step in &self.steps {
+            if let Step::Event { agent_id, .. } = step {
+                let e = Stale::Events(agent_id.clone());
+                if !out.contains(&e) {
+                    out.push(e);
+                }
+            }
+        }
+        for s in &self.also_stale {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+
     /// Adds a new row.
     pub(crate) fn insert(&mut self, row: NewRow) {
         self.push(Step::Insert(row));
@@ -271,12 +301,25 @@ impl Plan {
     }
 
     pub(crate) fn apply(&self, c: &mut AnyConnection) -> Result<()> {
+        self.apply_notifying(c, None)
+    }
+
+    /// [`Plan::apply`], and on PostgreSQL a `NOTIFY` of `note` (a `crate::listen`
+    /// payload) in the same transaction: sent if and only if the plan commits. A plan
+    /// PostgreSQL takes in one call carries it in that very statement.
+    pub(crate) fn apply_notifying(&self, c: &mut AnyConnection, note: Option<&str>) -> Result<()> {
         if self.steps.is_empty() {
             return Ok(());
         }
         match c {
-            AnyConnection::Postgresql(_) if self.in_server() => postgres::apply(c, self),
-            _ => self.steps.iter().try_for_each(|s| statements::apply(c, s)),
+            AnyConnection::Postgresql(_) if self.in_server() => postgres::apply(c, self, note),
+            _ => {
+                self.steps.iter().try_for_each(|s| statements::apply(c, s))?;
+                match (note, &*c) {
+                    (Some(note), AnyConnection::Postgresql(_)) => postgres::notify(c, note),
+                    _ => Ok(()),
+                }
+            }
         }
     }
 }

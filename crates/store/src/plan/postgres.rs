@@ -22,6 +22,9 @@ const SOURCES: [&str; 2] = [include_str!("heepr_apply_v1.sql"), include_str!("he
 
 /// What this binary calls.
 const CALL: &str = "SELECT heepr_apply_v2($1::jsonb)";
+/// The same, with the other instances told what the plan made stale (`crate::listen`)
+/// in the same statement, hence the same transaction: delivered on its commit.
+const CALL_NOTIFY: &str = "SELECT heepr_apply_v2($1::jsonb), pg_notify('heepr_stale', $2)";
 
 /// (Re)creates `heepr_apply_v1` and `heepr_apply_v2`. Called by `migrate::run` while it
 /// holds the lock.
@@ -35,8 +38,24 @@ const REFUSED_INSUFFICIENT: &str = "heepr:insufficient_points";
 const REFUSED_NO_AGENT: &str = "heepr:no_agent";
 const REFUSED_CLAIM_TAKEN: &str = "heepr:claim_taken";
 
-pub(super) fn apply(c: &mut AnyConnection, plan: &Plan) -> Result<()> {
-    apply_with(c, plan, CALL)
+pub(super) fn apply(c: &mut AnyConnection, plan: &Plan, note: Option<&str>) -> Result<()> {
+    let Some(note) = note else {
+        return apply_with(c, plan, CALL);
+    };
+    let json = serde_json::to_string(plan).map_err(StoreError::corrupt)?;
+    let out = diesel::sql_query(CALL_NOTIFY)
+        .bind::<diesel::sql_types::Text, _>(json)
+        .bind::<diesel::sql_types::Text, _>(note)
+        .execute_prepared(c);
+    refusal(out)
+}
+
+/// `NOTIFY` of `note` on the listeners' channel, inside the caller's transaction.
+pub(super) fn notify(c: &mut AnyConnection, note: &str) -> Result<()> {
+    diesel::sql_query("SELECT pg_notify('heepr_stale', $1)")
+        .bind::<diesel::sql_types::Text, _>(note)
+        .execute_prepared(c)?;
+    Ok(())
 }
 
 /// Applies `plan` through `call` (`SELECT heepr_apply_vN($1::jsonb)`): tests compare
@@ -46,6 +65,11 @@ pub(super) fn apply_with(c: &mut AnyConnection, plan: &Plan, call: &'static str)
     let out = diesel::sql_query(call)
         .bind::<diesel::sql_types::Text, _>(json)
         .execute_prepared(c);
+    refusal(out)
+}
+
+/// What `heepr_apply_vN` answered, its refusals told apart.
+fn refusal(out: diesel::QueryResult<usize>) -> Result<()> {
     match out {
         Ok(_) => Ok(()),
         Err(diesel::result::Error::DatabaseError(kind, info)) => Err(match info.message() {

@@ -5,6 +5,7 @@ use super::utc;
 use crate::connection::AnyConnection;
 use crate::error::{Result, StoreError};
 use crate::idempotency::Once;
+use crate::listen::Stale;
 use crate::notice::NewNotice;
 use crate::order::{Stored, retrying_with_pause};
 use crate::plan::record::{Change, NewRow};
@@ -246,11 +247,11 @@ impl Store {
                 if let Some(once) = once {
                     once.claim_in(&mut plan, &change, now);
                 }
+                plan.makes_stale(Stale::Agent(agent_id.to_owned()));
                 self.apply(&plan)?;
                 Ok((change, ended))
             })
         })?;
-        self.cache.forget_agent(agent_id);
         for after in &ended {
             self.cache.put_order(after);
         }
@@ -296,10 +297,10 @@ impl Store {
             if let Some(once) = once {
                 once.claim_in(&mut plan, &change, now);
             }
+            plan.makes_stale(Stale::Agent(agent_id.to_owned()));
             self.apply(&plan)?;
             Ok(change)
         })?;
-        self.cache.forget_agent(agent_id);
         Ok(change)
     }
 
