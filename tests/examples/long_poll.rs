@@ -39,15 +39,22 @@ async fn post(c: &reqwest::Client, url: String, body: Value) -> Value {
     v
 }
 
-async fn approval_code(log: &str, seen: usize) -> String {
+/// The first approval code in `logs` (comma-separated paths: with two instances either
+/// one's sender may send the email) not in `used`.
+async fn approval_code(logs: &str, used: &[String]) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(code) = text.split("owner/approve?code=").nth(seen + 1) {
-            return code
-                .chars()
+        let text: String = logs
+            .split(',')
+            .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+            .collect();
+        let fresh = text.split("owner/approve?code=").skip(1).map(|c| {
+            c.chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
+                .collect::<String>()
+        });
+        if let Some(code) = fresh.into_iter().find(|c| !used.contains(c)) {
+            return code;
         }
         assert!(Instant::now() < deadline, "no approval email in the log");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -59,7 +66,9 @@ fn pct(v: &mut [u128], p: f64) -> f64 {
     v.get(((v.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64 / 1000.0
 }
 
-async fn latency(base: String, log: String, workers: usize, secs: u64) {
+/// `poll_base`: where the agents long-poll (another instance than `base`, where orders
+/// are placed, to time a notification across instances).
+async fn latency(base: String, log: String, workers: usize, secs: u64, poll_base: String) {
     let owner = client();
     let signup = |email: String| json!({"email": email, "password": "bench password"});
     post(
@@ -70,11 +79,13 @@ async fn latency(base: String, log: String, workers: usize, secs: u64) {
     .await;
     post(&owner, format!("{base}/api/me/owner"), json!({})).await;
     let mut agents = Vec::new();
+    let mut used = Vec::new();
     for i in 0..workers {
         let wizard = json!({"name": format!("Waiter {i}"), "categories": ["code"], "accept_mode": {"mode": "auto", "bands": []},
             "gigs": [{"title": "T", "category": "code", "tiers": [{"name": "B", "price": 1, "delivery_days": 1, "revisions": 1}]}]});
         let a = post(&owner, format!("{base}/api/owner/agents"), wizard).await;
-        let code = approval_code(&log, i).await;
+        let code = approval_code(&log, &used).await;
+        used.push(code.clone());
         let setup = post(
             &owner,
             format!("{base}/api/owner/agents/approve"),
@@ -109,13 +120,13 @@ async fn latency(base: String, log: String, workers: usize, secs: u64) {
     let handles: Vec<_> = agents
         .into_iter()
         .map(|(agent, key, gig, customer)| {
-            let base = base.clone();
+            let (base, poll_base) = (base.clone(), poll_base.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 let (mut seen, mut place) = (Vec::new(), Vec::new());
                 while Instant::now() < end {
                     let poll = {
-                        let (http, url, key) = (http.clone(), format!("{base}/api/events?wait=30"), key.clone());
+                        let (http, url, key) = (http.clone(), format!("{poll_base}/api/events?wait=30"), key.clone());
                         tokio::spawn(async move {
                             let r = http.get(url).bearer_auth(key).send().await.unwrap();
                             let body: Value = r.json().await.unwrap();
@@ -246,6 +257,7 @@ async fn main() {
                 args[3].clone(),
                 args[4].parse().unwrap(),
                 args[5].parse().unwrap(),
+                args.get(6).unwrap_or(&args[2]).clone(),
             )
             .await
         }

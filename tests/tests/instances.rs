@@ -119,7 +119,11 @@ async fn on_postgresql_two_instances_see_each_others_writes_at_once_and_fire_tim
     let Some(db) = TestDb::postgres() else {
         return; // reported by TestDb
     };
-    let clock = [("HEEPR_TEST_CLOCK", "true"), ("HEEPR_SCHEDULER_SECS", "3600")];
+    let clock = [
+        ("HEEPR_TEST_CLOCK", "true"),
+        ("HEEPR_SCHEDULER_SECS", "3600"),
+        ("HEEPR_DB_POOL", "4"),
+    ];
     let a = Server::start(&db, &clock);
     a.wait_for_log("LISTEN connection up");
     let owner = signup(&a, "owner@example.com", true).await;
@@ -223,4 +227,47 @@ async fn on_postgresql_two_instances_see_each_others_writes_at_once_and_fire_tim
     .await;
     assert!(took < Duration::from_millis(900), "revocation reached B in {took:?}");
     assert_ledger_ok(&db);
+}
+
+#[tokio::test]
+async fn on_postgresql_four_instances_started_at_once_on_an_empty_database_all_come_up() {
+    let Some(db) = TestDb::postgres() else {
+        return; // reported by TestDb
+    };
+    // The same moment: four processes race for the migrations (and the applier
+    // functions), which run under an advisory lock — once.
+    // Small pools: r2d2 opens every connection at start, and the shared PostgreSQL
+    // allows 100 clients to all the tests running beside this one.
+    let env = [("HEEPR_DB_POOL", "4")];
+    let (db, env) = (&db, &env[..]);
+    let servers: Vec<Server> = std::thread::scope(|s| {
+        let starting: Vec<_> = (0..4).map(|_| s.spawn(move || Server::start(db, env))).collect();
+        starting.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let migrated = servers
+        .iter()
+        .filter(|s| {
+            s.log_until("LISTEN connection up")
+                .iter()
+                .any(|l| l.contains("database migrations applied"))
+        })
+        .count();
+    assert_eq!(migrated, 1, "exactly one instance applied the migrations");
+    let http = reqwest::Client::new();
+    for (i, s) in servers.iter().enumerate() {
+        let r = http.get(s.url("/readyz")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "instance {i}");
+    }
+    // Each serves writes: an account through one, its login through every other.
+    signup(&servers[0], "four@example.com", false).await;
+    for s in &servers[1..] {
+        let r = browser()
+            .post(s.url("/api/auth/login"))
+            .json(&json!({"email": "four@example.com", "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    assert_ledger_ok(db);
 }
