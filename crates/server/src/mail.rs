@@ -13,7 +13,7 @@
 
 use heepr_auth::ServerKey;
 use heepr_store::Store;
-use heepr_store::mail::{MAX_ATTEMPTS, NewEmail, QueuedEmail};
+use heepr_store::mail::{AttemptOutcome, EmailAttempt, MAX_ATTEMPTS, NewEmail, QueuedEmail};
 use heepr_store::notice::NoticeToMail;
 use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
@@ -256,8 +256,46 @@ fn notice_email(n: &NoticeToMail, base_url: &str) -> Result<Option<NewEmail>, he
     }))
 }
 
-/// Emails claimed per pass.
+/// Emails claimed per pass; their outcomes are recorded in one transaction.
 const EMAIL_BATCH: i64 = 50;
+
+/// Emails of a batch in flight at once over the SMTP connection pool.
+const SENDS_IN_FLIGHT: usize = 8;
+
+/// An attempt's result: sent, or the failure and when to try again (`None`: given up).
+type Attempt = Result<(), (Failure, Option<chrono::DateTime<chrono::Utc>>)>;
+
+/// Sends a claimed batch, several at a time; answers each email's attempt in the batch's
+/// order.
+async fn send_batch(mailer: &Mailer, key: &ServerKey, batch: &[QueuedEmail]) -> Vec<Attempt> {
+    use futures_util::stream::{self, StreamExt};
+    stream::iter(batch)
+        .map(|email| async move {
+            let span = tracing::info_span!("email", id = %email.id);
+            let result = match body_to_send(key, email) {
+                Ok(body) => mailer.send(email, body).instrument(span.clone()).await,
+                Err(e) => Err(e),
+            };
+            let outcome = if result.is_ok() { "sent" } else { "failed" };
+            metrics::counter!("heepr_outbox_sends_total", "outcome" => outcome).increment(1);
+            result.map_err(|f| {
+                let retry_at = if f.permanent {
+                    None
+                } else {
+                    mailer.retry_at(email.attempts + 1, chrono::Utc::now())
+                };
+                let _g = span.enter();
+                match retry_at {
+                    Some(at) => tracing::warn!(error = %f.error, retry_at = %at, "email not sent; will retry"),
+                    None => tracing::warn!(error = %f.error, "email not sent; given up (dead letter)"),
+                }
+                (f, retry_at)
+            })
+        })
+        .buffered(SENDS_IN_FLIGHT)
+        .collect()
+        .await
+}
 
 /// Notices handled per transaction.
 const NOTICE_BATCH: i64 = 200;
@@ -313,33 +351,29 @@ pub async fn run(store: Store, mailer: Mailer, key: Arc<ServerKey>, base_url: St
                 continue;
             }
         };
-        for email in batch {
-            let span = tracing::info_span!("email", id = %email.id);
-            let result = match body_to_send(&key, &email) {
-                Ok(body) => mailer.send(&email, body).instrument(span.clone()).await,
-                Err(e) => Err(e),
-            };
-            let s = store.clone();
-            let id = email.id.clone();
-            let outcome = if result.is_ok() { "sent" } else { "failed" };
-            metrics::counter!("heepr_outbox_sends_total", "outcome" => outcome).increment(1);
-            let now = chrono::Utc::now();
-            let retry_at = match &result {
-                Err(f) if !f.permanent => mailer.retry_at(email.attempts + 1, now),
-                _ => None,
-            };
-            let _ = tokio::task::spawn_blocking(move || match result {
-                Ok(()) => s.mark_email_sent(&id, now),
-                Err(f) => {
-                    let _g = span.enter();
-                    match retry_at {
-                        Some(at) => tracing::warn!(error = %f.error, retry_at = %at, "email not sent; will retry"),
-                        None => tracing::warn!(error = %f.error, "email not sent; given up (dead letter)"),
-                    }
-                    s.mark_email_failed(&id, &f.error, retry_at, now)
-                }
-            })
-            .await;
+        let sends = send_batch(&mailer, &key, &batch).await;
+        let s = store.clone();
+        let recorded = tokio::task::spawn_blocking(move || {
+            let sends: Vec<EmailAttempt<'_>> = batch
+                .iter()
+                .zip(&sends)
+                .map(|(email, outcome)| EmailAttempt {
+                    id: &email.id,
+                    outcome: match outcome {
+                        Ok(()) => AttemptOutcome::Sent,
+                        Err((f, retry_at)) => AttemptOutcome::Failed {
+                            error: &f.error,
+                            retry_at: *retry_at,
+                        },
+                    },
+                })
+                .collect();
+            s.record_attempts(&sends, chrono::Utc::now())
+        })
+        .await;
+        if let Ok(Err(e)) = recorded {
+            // The lease runs out and the batch is sent again: at least once, never lost.
+            tracing::warn!(error = %e, "recording sent emails failed");
         }
     }
 }

@@ -128,6 +128,23 @@ pub(crate) fn row(email: &NewEmail, now: DateTime<Utc>) -> crate::plan::record::
     })
 }
 
+/// What became of one attempt to send an email.
+pub struct EmailAttempt<'a> {
+    pub id: &'a str,
+    pub outcome: AttemptOutcome<'a>,
+}
+
+/// An attempt's outcome.
+pub enum AttemptOutcome<'a> {
+    Sent,
+    /// Tried again not before `retry_at`, or, with `None`, given up on (a dead letter
+    /// support can re-send).
+    Failed {
+        error: &'a str,
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
 impl Store {
     /// Emails waiting to be sent (not sent, not given up on): the outbox's depth.
     pub fn outbox_depth(&self) -> Result<i64> {
@@ -187,33 +204,30 @@ impl Store {
         })
     }
 
-    /// Marks an email sent: its body is replaced and its sealed copy dropped (the outbox
-    /// keeps rows for a year, recipient and subject only).
-    pub fn mark_email_sent(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+    /// Records what became of a batch of sends, in one transaction: a busy marketplace
+    /// sends thousands of emails a minute, and one write each would queue behind the
+    /// orders' writes (SQLite has one writer).
+    pub fn record_attempts(&self, sends: &[EmailAttempt<'_>], now: DateTime<Utc>) -> Result<()> {
+        if sends.is_empty() {
+            return Ok(());
+        }
         let mut plan = Plan::new();
-        plan.change(Change::EmailSent {
-            id: id.to_owned(),
-            at: naive(now),
-        });
-        self.apply(&plan)
-    }
-
-    /// Records a failed attempt: tried again not before `retry_at`, or, with `None`, given
-    /// up on at `now` (a dead letter support can re-send).
-    pub fn mark_email_failed(
-        &self,
-        id: &str,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut plan = Plan::new();
-        plan.change(Change::EmailFailed {
-            id: id.to_owned(),
-            error: error.to_owned(),
-            retry_at: retry_at.map(naive),
-            dead_at: retry_at.is_none().then(|| naive(now)),
-        });
+        for s in sends {
+            plan.change(match &s.outcome {
+                // A sent email's body is replaced and its sealed copy dropped (the outbox
+                // keeps rows for a year, recipient and subject only).
+                AttemptOutcome::Sent => Change::EmailSent {
+                    id: s.id.to_owned(),
+                    at: naive(now),
+                },
+                AttemptOutcome::Failed { error, retry_at } => Change::EmailFailed {
+                    id: s.id.to_owned(),
+                    error: (*error).to_owned(),
+                    retry_at: retry_at.map(naive),
+                    dead_at: retry_at.is_none().then(|| naive(now)),
+                },
+            });
+        }
         self.apply(&plan)
     }
 

@@ -8,6 +8,7 @@ use common::*;
 use heepr_domain::agent::RegisterError;
 use heepr_domain::order::DeclineReason;
 use heepr_domain::{Actor, Command, Policy};
+use heepr_store::mail::{AttemptOutcome, EmailAttempt};
 use heepr_store::testing::TestDb;
 use heepr_store::{KeyReject, StoreError};
 
@@ -307,10 +308,25 @@ fn two_instances_claim_each_email_once_and_failures_are_retried() {
             db.label
         );
 
-        // A failure releases the claim at once; a sent email is never claimed again.
-        a.mark_email_failed(&first[0].id, "smtp down", Some(t0()), t0())
-            .unwrap();
-        a.mark_email_sent(&first[1].id, t0()).unwrap();
+        // A failure releases the claim at once; a sent email is never claimed again. Both
+        // outcomes of a batch are recorded in one call.
+        a.record_attempts(
+            &[
+                EmailAttempt {
+                    id: &first[0].id,
+                    outcome: AttemptOutcome::Failed {
+                        error: "smtp down",
+                        retry_at: Some(t0()),
+                    },
+                },
+                EmailAttempt {
+                    id: &first[1].id,
+                    outcome: AttemptOutcome::Sent,
+                },
+            ],
+            t0(),
+        )
+        .unwrap();
         let retry = b.claim_unsent_emails(50, t0(), lease).unwrap();
         assert_eq!(
             retry.iter().map(|e| &e.id).collect::<Vec<_>>(),
